@@ -1,0 +1,1 @@
+"""Lantern's Telegram gateway: receives children's messages, talks to Rasa, replies."""

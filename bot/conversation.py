@@ -1,0 +1,127 @@
+"""Carry one child's message to the assistant and its replies back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from telegram import Bot
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.rasa_client import RasaUnavailable, Reply
+from bot.render import keyboard, split_text
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 s
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_REFRESH_SECONDS)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def fallback_language(svc: Services, chat_ref: str, hint: str | None) -> str:
+    """Language for the gateway's own texts: the last reply's, else Telegram's hint."""
+    return svc.languages.get(chat_ref) or svc.catalogue.resolve(
+        (hint or "").split("-")[0].lower() or None
+    )
+
+
+async def say(bot: Bot, svc: Services, chat_id: int, key: str, language: str) -> None:
+    """Send one of the gateway's own catalogue texts."""
+    await bot.send_message(chat_id, svc.catalogue.text(key, language))
+
+
+async def forward(
+    bot: Bot,
+    svc: Services,
+    chat_id: int,
+    text: str,
+    *,
+    update_id: int,
+    hint: str | None,
+    kind: str,
+) -> None:
+    """Send a child's message to Rasa, patiently, and deliver the replies in order."""
+    sender = svc.pseudonyms.sender(CHANNEL, chat_id)
+    chat_ref = sender[:12]
+    metadata = {"channel": CHANNEL, "input": kind}
+    if hint:
+        metadata["language_hint"] = hint
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + svc.settings.rasa_retry_seconds
+    delay, told, attempt = FIRST_RETRY_SECONDS, False, 0
+    replay = update_id in svc.recovered
+    async with typing(bot, chat_id):
+        while True:
+            try:
+                replies = await svc.rasa.send(
+                    sender,
+                    text,
+                    message_id=f"tg:{update_id}",
+                    metadata=metadata,
+                    replay=replay or attempt > 0,
+                )
+                break
+            except RasaUnavailable as exc:
+                attempt += 1
+                logger.warning(
+                    "rasa.unavailable",
+                    extra={"chat": chat_ref, "attempt": attempt, "reason": str(exc)},
+                )
+                language = fallback_language(svc, chat_ref, hint)
+                if loop.time() + delay > deadline:
+                    await say(bot, svc, chat_id, "gateway.still_down", language)
+                    logger.error("rasa.gave_up", extra={"chat": chat_ref, "attempts": attempt})
+                    return
+                if not told:
+                    await say(bot, svc, chat_id, "gateway.one_moment", language)
+                    told = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
+    svc.recovered.discard(update_id)
+    await deliver(bot, svc, chat_id, chat_ref, replies)
+
+
+async def deliver(
+    bot: Bot, svc: Services, chat_id: int, chat_ref: str, replies: Sequence[Reply]
+) -> None:
+    """Send replies in order; buttons go under the last part of a long text."""
+    sent = 0
+    for reply in replies:
+        if reply.language:
+            svc.languages.remember(chat_ref, reply.language)
+        if reply.custom:
+            logger.info(
+                "reply.custom_ignored", extra={"chat": chat_ref, "keys": sorted(reply.custom)}
+            )
+        if not reply.text:
+            continue
+        parts = split_text(reply.text)
+        for i, part in enumerate(parts):
+            markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
+            await bot.send_message(chat_id, part, reply_markup=markup)
+            sent += 1
+    logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})

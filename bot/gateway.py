@@ -1,0 +1,125 @@
+"""The Telegram gateway's lifecycle: build, start, serve, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram.ext import AIORateLimiter, Application
+
+from bot.handlers import register
+from bot.ingress import ALLOWED_UPDATES, Ingress, PerChatProcessor, poll, webhook_app
+from bot.logs import Pseudonyms
+from bot.rasa_client import RasaClient
+from bot.services import SERVICES_KEY, App, Services
+from bot.settings import Settings
+from bot.store import UpdateInbox, make_engine
+from catalogue import default_catalogue
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600  # Telegram keeps undelivered updates 24 h
+
+
+def build_application(settings: Settings) -> App:
+    """Build the PTB application: our own ingress, per-chat ordering, rate limits."""
+    assert settings.telegram_bot_token is not None
+    api = settings.telegram_api_url
+    processor = PerChatProcessor()
+    application = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=5))  # honours 429 retry_after
+        .concurrent_updates(processor)
+        .updater(None)  # updates come from bot.ingress, which stores them first
+        .post_init(_open_services)
+        .post_shutdown(_close_services)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    register(application, settings.helpline_chat_id)
+    return application
+
+
+async def _open_services(application: App) -> None:
+    """Create the shared clients (called once the application is initialised)."""
+    settings: Settings = application.bot_data["settings"]
+    inbox = UpdateInbox(make_engine(settings.database_url))
+    await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings,
+        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout),
+        inbox=inbox,
+        pseudonyms=Pseudonyms(settings.pseudonym_key),
+        catalogue=default_catalogue(),
+    )
+    processor = application.update_processor
+    assert isinstance(processor, PerChatProcessor)
+    processor.inbox = inbox
+
+
+async def _close_services(application: App) -> None:
+    """Close the shared clients."""
+    svc: Services | None = application.bot_data.get(SERVICES_KEY)
+    if svc is not None:
+        await svc.rasa.aclose()
+        svc.inbox.engine.dispose()
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the gateway until SIGINT/SIGTERM (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    application = build_application(settings)
+    await application.initialize()
+    assert application.post_init is not None
+    await application.post_init(application)
+    svc: Services = application.bot_data[SERVICES_KEY]
+    ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered)
+    await application.start()
+    await ingress.resume()
+    runner: web.AppRunner | None = None
+    poller: asyncio.Task[None] | None = None
+    try:
+        if settings.telegram_webhook_url:
+            assert settings.telegram_webhook_secret is not None
+            path = urlparse(settings.telegram_webhook_url).path or "/"
+            runner = web.AppRunner(webhook_app(ingress, settings.telegram_webhook_secret, path))
+            await runner.setup()
+            await web.TCPSite(runner, settings.webhook_listen, settings.webhook_port).start()
+            await application.bot.set_webhook(
+                settings.telegram_webhook_url,
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            logger.info("gateway.started", extra={"mode": "webhook", "port": settings.webhook_port})
+        else:
+            poller = asyncio.create_task(poll(application, ingress, stop))
+            logger.info("gateway.started", extra={"mode": "polling"})
+        await stop.wait()
+    finally:
+        logger.info("gateway.stopping")
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        if runner is not None:
+            await runner.cleanup()
+        # Handlers still waiting (e.g. for Rasa) are cut short; their updates
+        # stay pending in the inbox and are handled after the next start.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(application.stop(), SHUTDOWN_GRACE_SECONDS)
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+        await application.shutdown()
+        logger.info("gateway.stopped")

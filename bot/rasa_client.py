@@ -1,0 +1,116 @@
+"""HTTP client for the Lantern channel of the Rasa server."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/lantern/webhook"
+
+
+class RasaUnavailable(Exception):
+    """Rasa or its action server cannot answer now; the same message may be retried."""
+
+
+class RasaReplyError(Exception):
+    """Rasa answered something the gateway cannot use; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message of the assistant, in the shape the gateway renders."""
+
+    text: str | None
+    buttons: tuple[Button, ...] = ()
+    language: str | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_replies(body: Any) -> list[Reply]:
+    """Check and convert Rasa's JSON answer; raise RasaReplyError on any surprise."""
+    if not isinstance(body, list):
+        raise RasaReplyError(f"expected a list, got {type(body).__name__}")
+    replies = []
+    for item in body:
+        if not isinstance(item, dict):
+            raise RasaReplyError(f"expected a message object, got {type(item).__name__}")
+        text = item.get("text")
+        if text is not None and not isinstance(text, str):
+            raise RasaReplyError("message text is not a string")
+        buttons = []
+        for b in item.get("buttons") or []:
+            if not isinstance(b, dict) or not isinstance(b.get("title"), str):
+                raise RasaReplyError("malformed button")
+            if not isinstance(b.get("payload"), str):
+                raise RasaReplyError("malformed button payload")
+            buttons.append(Button(b["title"], b["payload"]))
+        custom = item.get("custom") or {}
+        if not isinstance(custom, dict):
+            raise RasaReplyError("custom payload is not an object")
+        language = item.get("language")
+        replies.append(
+            Reply(
+                text=text,
+                buttons=tuple(buttons),
+                language=language if isinstance(language, str) else None,
+                custom=custom,
+            )
+        )
+    return replies
+
+
+class RasaClient:
+    """Send one child's message to Rasa and return the assistant's replies."""
+
+    def __init__(self, base_url: str, timeout: float, client: httpx.AsyncClient | None = None):
+        self._client = client or httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def send(
+        self,
+        sender: str,
+        text: str,
+        *,
+        message_id: str,
+        metadata: dict[str, Any],
+        replay: bool = False,
+    ) -> list[Reply]:
+        """Deliver a message; raise RasaUnavailable (retry) or RasaReplyError (do not)."""
+        body = {
+            "sender": sender,
+            "message": text,
+            "message_id": message_id,
+            "metadata": metadata,
+            "replay": replay,
+        }
+        try:
+            response = await self._client.post(WEBHOOK_PATH, json=body)
+        except httpx.TransportError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if response.status_code >= 500 or response.status_code in (404, 408, 429):
+            # 404: Rasa is up but its channel is not loaded yet (still starting).
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise RasaReplyError(f"HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise RasaReplyError("reply is not JSON") from exc
+        return parse_replies(data)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

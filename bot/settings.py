@@ -1,0 +1,119 @@
+"""The gateway's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+
+class ConfigError(Exception):
+    """A variable is missing or malformed; the message names it."""
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name, default)
+    if value is None or value == "":
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gateway reads from the environment (see .env.example)."""
+
+    telegram_bot_token: str | None
+    telegram_api_url: str
+    telegram_webhook_url: str | None
+    telegram_webhook_secret: str | None
+    webhook_listen: str
+    webhook_port: int
+    rasa_url: str
+    rasa_token: str | None
+    helpline_chat_id: int | None
+    database_url: str
+    pseudonym_key: bytes
+    rasa_timeout: float
+    rasa_retry_seconds: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raise ConfigError naming the first bad one."""
+        env = os.environ if env is None else env
+        token = env.get("TELEGRAM_BOT_TOKEN") or None
+        if token is not None and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ConfigError("TELEGRAM_BOT_TOKEN must look like 123456:ABC... (from @BotFather)")
+        webhook_url = _url(env, "TELEGRAM_WEBHOOK_URL")
+        if webhook_url and not webhook_url.startswith("https://"):
+            raise ConfigError("TELEGRAM_WEBHOOK_URL must be an https URL (Telegram requires it)")
+        if webhook_url and token is None:
+            raise ConfigError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not")
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+        if secret is not None and not _valid_secret(secret):
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        if secret is None and webhook_url and token:
+            # Derived from the token, so every replica agrees without another secret.
+            secret = hmac.new(token.encode(), b"lantern-webhook", hashlib.sha256).hexdigest()
+        key = env.get("PSEUDONYM_KEY") or ""
+        if len(key) < 16:
+            raise ConfigError("PSEUDONYM_KEY must be set to a random string of 16+ characters")
+        level = env.get("LOG_LEVEL", "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        port = _int(env, "WEBHOOK_PORT", 8443)
+        assert port is not None
+        if not 0 < port < 65536:
+            raise ConfigError(f"WEBHOOK_PORT must be a TCP port, got {port}")
+        api_url = _url(env, "TELEGRAM_API_URL", "https://api.telegram.org")
+        rasa_url = _url(env, "RASA_URL", "http://127.0.0.1:5005")
+        assert api_url is not None and rasa_url is not None
+        return cls(
+            telegram_bot_token=token,
+            telegram_api_url=api_url,
+            telegram_webhook_url=webhook_url,
+            telegram_webhook_secret=secret,
+            webhook_listen=env.get("WEBHOOK_LISTEN", "0.0.0.0"),  # noqa: S104 - behind a proxy
+            webhook_port=port,
+            rasa_url=rasa_url,
+            rasa_token=env.get("RASA_TOKEN") or None,
+            helpline_chat_id=_int(env, "HELPLINE_CHAT_ID"),
+            database_url=env.get("DATABASE_URL") or "sqlite:///var/gateway.db",
+            pseudonym_key=key.encode(),
+            rasa_timeout=_float(env, "RASA_TIMEOUT", 30.0),
+            rasa_retry_seconds=_float(env, "RASA_RETRY_SECONDS", 300.0),
+            log_level=level,
+        )
+
+
+def _valid_secret(secret: str) -> bool:
+    return 0 < len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)
