@@ -1,0 +1,236 @@
+"""Fixtures for end-to-end tests: real Rasa + action server, the gateway as a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.e2e.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TOKEN = "123456:TEST-token-not-real"
+RASA_TOKEN = "e2e-rasa-token"
+PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - local test URL
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
+
+
+@dataclass
+class RasaStack:
+    url: str
+    action_url: str
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """The trained model served by a real Rasa server and action server."""
+    model = os.environ.get("LANTERN_MODEL")
+    if not model or not Path(model).exists():
+        pytest.fail("LANTERN_MODEL must name a trained model (run `make e2e`)")
+    tmp = tmp_path_factory.mktemp("rasa")
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = tmp / "endpoints.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+        "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp}/rasa.db\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    logs = [open(tmp / "actions.log", "wb"), open(tmp / "rasa.log", "wb")]
+    actions = subprocess.Popen(
+        [BIN / "rasa", "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        [
+            BIN / "rasa",
+            "run",
+            "--enable-api",
+            "--auth-token",
+            RASA_TOKEN,
+            "--model",
+            model,
+            "--port",
+            str(rasa_port),
+            "--credentials",
+            "credentials.yml",
+            "--endpoints",
+            str(endpoints),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{action_port}/health", 120, actions)
+        wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
+        yield RasaStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}")
+    finally:
+        for proc in (rasa, actions):
+            proc.terminate()
+        for proc in (rasa, actions):
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for f in logs:
+            f.close()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+class Gateway:
+    """``python -m bot`` as a real process, pointed at the fake Bot API server."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gateway:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def logs(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture
+def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Make gateway processes; every one still running at the end is stopped."""
+    made: list[Gateway] = []
+    db = tmp_path / "gateway.db"
+
+    def make(api_url: str, rasa_url: str, **extra: str) -> Gateway:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api_url,
+            "RASA_URL": rasa_url,
+            "PSEUDONYM_KEY": PSEUDONYM_KEY,
+            "DATABASE_URL": f"sqlite:///{db}",
+            "LOG_LEVEL": "INFO",
+            "RASA_RETRY_SECONDS": "20",
+            "HELPLINE_CHAT_ID": "-100999",
+            **extra,
+        }
+        gw = Gateway(env, tmp_path / f"gateway-{len(made)}.log")
+        made.append(gw)
+        return gw
+
+    yield make
+    for gw in made:
+        if gw.alive:
+            gw.stop()
+
+
+class StubRasa:
+    """A stand-in Rasa server whose answers each test scripts (for failure paths)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[Callable[[dict[str, Any]], Any]] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/webhooks/lantern/webhook", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return self.url
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        step = self.script.pop(0) if self.script else reply_text("ok")
+        result = step(body)
+        if hasattr(result, "__await__"):
+            result = await result
+        return result  # type: ignore[no-any-return]
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+
+def reply_text(text: str, language: str = "en") -> Callable[[dict[str, Any]], web.Response]:
+    return lambda _: web.json_response([{"text": text, "language": language}])
+
+
+def status(code: int) -> Callable[[dict[str, Any]], web.Response]:
+    return lambda _: web.json_response({"error": "x"}, status=code)
+
+
+@pytest.fixture
+async def stub_rasa() -> AsyncIterator[StubRasa]:
+    stub = StubRasa()
+    await stub.start()
+    yield stub
+    await stub.stop()

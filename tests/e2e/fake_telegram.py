@@ -1,0 +1,312 @@
+"""A fake Telegram Bot API server that speaks HTTP like the real one.
+
+It serves ``POST /bot<token>/<method>`` for the methods the gateway uses,
+keeps an update queue with getUpdates offset semantics (an update is gone once
+a later offset confirms it), records every call, and can be told to fail a
+method with 429 (retry_after) or 5xx to exercise the gateway's error paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 4242
+BOT_USERNAME = "lantern_test_bot"
+POLL_STEP = 0.02  # seconds between checks while a long poll or a test waits
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    ok: bool = True  # False when the fake answered with an error
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int | None
+    times: int
+
+
+class FakeTelegram:
+    """In-process Bot API server; start() returns its base URL."""
+
+    def __init__(self, token: str, max_poll_wait: float = 0.5) -> None:
+        self.token = token
+        self.max_poll_wait = max_poll_wait
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.confirmed_up_to = 0
+        self.webhook_url: str | None = None
+        self._update_ids = itertools.count(1000)
+        self._message_ids = itertools.count(1)
+        self._failures: dict[str, Failure] = {}
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- server -----------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        call = Call(method, params)
+        self.calls.append(call)
+        failure = self._failures.get(method)
+        if failure and failure.times > 0:
+            failure.times -= 1
+            call.ok = False
+            extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+            return _error(
+                failure.status,
+                "Too Many Requests" if failure.status == 429 else "Bad Gateway",
+                extra,
+            )
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return _error(404, f"Not Found: method {method}")
+        return web.json_response({"ok": True, "result": await handler(params)})
+
+    # -- Bot API methods ----------------------------------------------------
+    async def _m_getMe(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Lantern",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_deleteWebhook(self, _: dict[str, Any]) -> bool:
+        self.webhook_url = None
+        return True
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url = params.get("url")
+        return True
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.confirmed_up_to = max(self.confirmed_up_to, offset - 1)
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        wait = min(float(params.get("timeout") or 0), self.max_poll_wait)
+        deadline = time.monotonic() + wait
+        while not self.updates and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_STEP)
+        return list(self.updates[:100])
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lantern"},
+            "text": params.get("text", ""),
+        }
+
+    async def _m_sendChatAction(self, _: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_answerCallbackQuery(self, _: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_leaveChat(self, _: dict[str, Any]) -> bool:
+        return True
+
+    # -- test controls ------------------------------------------------------
+    def fail(
+        self, method: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail."""
+        self._failures[method] = Failure(status, retry_after, times)
+
+    async def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update (an update_id is assigned) for getUpdates."""
+        update = {"update_id": next(self._update_ids), **update}
+        self.updates.append(update)
+        return update
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of every successful call of ``method``."""
+        return [c.params for c in self.calls if c.method == method and c.ok]
+
+    def sent(self, chat_id: int) -> list[dict[str, Any]]:
+        """Messages the bot sent to a chat, in order."""
+        return [p for p in self.called("sendMessage") if int(p["chat_id"]) == chat_id]
+
+    async def wait_sent(
+        self, chat_id: int, count: int, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """Wait until the bot sent at least ``count`` messages to a chat."""
+        return await self.wait_for(
+            lambda: len(self.sent(chat_id)) >= count, timeout, lambda: self.sent(chat_id)
+        )
+
+    async def wait_for(self, condition: Any, timeout: float = 30, result: Any = None) -> Any:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                recent = [c.method for c in self.calls][-20:]
+                raise AssertionError(f"timed out; latest calls: {recent}")
+            await asyncio.sleep(POLL_STEP)
+        return result() if result else True
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """Bot API parameters from JSON, form or query, with JSON-encoded fields decoded."""
+    if request.content_type == "application/json":
+        data = dict(await request.json())
+    else:
+        data = dict(await request.post())
+        data.update(request.query)
+    for key, value in list(data.items()):
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                data[key] = json.loads(value)
+            except ValueError:
+                pass
+    return data
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+# -- update factories (shapes as the Bot API documents them) --------------------
+def user(chat_id: int, language: str | None = "en") -> dict[str, Any]:
+    u: dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Child"}
+    if language:
+        u["language_code"] = language
+    return u
+
+
+def private_chat(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": "private", "first_name": "Child"}
+
+
+def message(chat_id: int, language: str | None = "en", **content: Any) -> dict[str, Any]:
+    return {
+        "message_id": int(time.time() * 1000) % 1_000_000,
+        "date": int(time.time()),
+        "chat": private_chat(chat_id),
+        "from": user(chat_id, language),
+        **content,
+    }
+
+
+def text(chat_id: int, body: str, language: str | None = "en") -> dict[str, Any]:
+    entities = []
+    if body.startswith("/"):
+        entities = [{"type": "bot_command", "offset": 0, "length": len(body.split()[0])}]
+    msg = message(chat_id, language, text=body)
+    if entities:
+        msg["entities"] = entities
+    return {"message": msg}
+
+
+def edited(chat_id: int, body: str, language: str | None = "en") -> dict[str, Any]:
+    msg = message(chat_id, language, text=body)
+    msg["edit_date"] = int(time.time())
+    return {"edited_message": msg}
+
+
+def button(chat_id: int, data: str, language: str | None = "en") -> dict[str, Any]:
+    return {
+        "callback_query": {
+            "id": f"cb{time.monotonic_ns()}",
+            "from": user(chat_id, language),
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": private_chat(chat_id),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lantern"},
+                "text": "menu",
+            },
+        }
+    }
+
+
+ATTACHMENTS: dict[str, dict[str, Any]] = {
+    "sticker": {
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "s",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+    },
+    "photo": {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]},
+    "voice": {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}},
+    "video": {
+        "video": {"file_id": "d", "file_unique_id": "d", "width": 1, "height": 1, "duration": 1}
+    },
+    "document": {"document": {"file_id": "f", "file_unique_id": "f"}},
+    "location": {"location": {"latitude": 41.9, "longitude": 12.5}},
+    "contact": {"contact": {"phone_number": "+390000", "first_name": "A"}},
+}
+
+
+def attachment(chat_id: int, kind: str, language: str | None = "en") -> dict[str, Any]:
+    return {"message": message(chat_id, language, **ATTACHMENTS[kind])}
+
+
+def added_to_group(chat_id: int, chat_type: str = "group", by: int = 77) -> dict[str, Any]:
+    chat = {"id": chat_id, "type": chat_type, "title": "Some group"}
+    bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Lantern"}
+    return {
+        "my_chat_member": {
+            "chat": chat,
+            "from": user(by),
+            "date": int(time.time()),
+            "old_chat_member": {"status": "left", "user": bot_user},
+            "new_chat_member": {"status": "member", "user": bot_user},
+        }
+    }
+
+
+def group_text(chat_id: int, body: str, by: int = 77) -> dict[str, Any]:
+    return {
+        "message": {
+            "message_id": 5,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup", "title": "Staff"},
+            "from": user(by),
+            "text": body,
+        }
+    }

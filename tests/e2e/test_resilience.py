@@ -1,0 +1,131 @@
+"""Failure paths end to end: Rasa down, odd replies, restarts, webhook checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from catalogue import default_catalogue
+from tests.e2e import fake_telegram as tg
+from tests.e2e.conftest import TOKEN, Gateway, StubRasa, free_port, reply_text, status
+from tests.e2e.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+CAT = default_catalogue()
+
+
+async def test_rasa_down_gets_one_moment_then_the_answer(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
+) -> None:
+    stub_rasa.script = [status(503), status(503), reply_text("answer")]
+    gateway_factory(telegram.url, stub_rasa.url).start()
+    await telegram.push(tg.text(201, "hello", language="ar"))
+    sent = await telegram.wait_sent(201, 2)
+    assert [m["text"] for m in sent] == [CAT.text("gateway.one_moment", "ar"), "answer"]
+    assert [r["replay"] for r in stub_rasa.requests] == [False, True, True]
+    assert len({r["message_id"] for r in stub_rasa.requests}) == 1
+
+
+async def test_rasa_unreachable_for_too_long_is_said_honestly(
+    telegram: FakeTelegram, gateway_factory: Callable[..., Gateway]
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    gateway_factory(telegram.url, dead, RASA_RETRY_SECONDS="3").start()
+    await telegram.push(tg.text(202, "hello"))
+    sent = await telegram.wait_sent(202, 2)
+    assert [m["text"] for m in sent] == [
+        CAT.text("gateway.one_moment", "en"),
+        CAT.text("gateway.still_down", "en"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body", [{"not": "a list"}, [1, 2], [{"text": 5}], [{"text": "x", "buttons": "nope"}]]
+)
+async def test_an_unexpected_rasa_reply_is_answered_kindly(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway], body: Any
+) -> None:
+    stub_rasa.script = [lambda _: web.json_response(body), reply_text("fine")]
+    gw = gateway_factory(telegram.url, stub_rasa.url).start()
+    await telegram.push(tg.text(203, "hello"))
+    await telegram.push(tg.text(203, "again"))
+    sent = await telegram.wait_sent(203, 2)
+    assert [m["text"] for m in sent] == [CAT.text("gateway.error", "en"), "fine"]
+    assert gw.alive
+
+
+async def test_a_restart_neither_loses_nor_repeats_a_message(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
+) -> None:
+    async def slow(_: dict[str, Any]) -> web.Response:
+        await asyncio.sleep(30)
+        return web.json_response([{"text": "late"}])
+
+    stub_rasa.script = [slow, reply_text("the answer")]
+    first = gateway_factory(telegram.url, stub_rasa.url).start()
+    update = await telegram.push(tg.text(204, "hello"))
+    await telegram.wait_for(lambda: len(stub_rasa.requests) == 1)
+    # The update was stored and confirmed; the process dies mid-answer.
+    await telegram.wait_for(lambda: telegram.confirmed_up_to >= update["update_id"])
+    first.kill()
+    gateway_factory(telegram.url, stub_rasa.url).start()
+    sent = await telegram.wait_sent(204, 1)
+    await asyncio.sleep(2)
+    assert [m["text"] for m in telegram.sent(204)] == ["the answer"]
+    assert [r["replay"] for r in stub_rasa.requests] == [False, True]
+    assert sent
+
+
+async def test_webhook_checks_the_secret_and_drops_duplicates(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
+) -> None:
+    port = free_port()
+    gateway_factory(
+        telegram.url,
+        stub_rasa.url,
+        TELEGRAM_WEBHOOK_URL="https://lantern.example/telegram/hook",
+        TELEGRAM_WEBHOOK_SECRET="s3cret-value",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    ).start()
+    await telegram.wait_for(lambda: telegram.webhook_url is not None)
+    assert telegram.called("setWebhook")[0]["secret_token"] == "s3cret-value"
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    update = {"update_id": 7001, **tg.text(205, "hello")}
+    async with httpx.AsyncClient() as client:
+        for _ in range(50):
+            try:
+                health = await client.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+        assert health.status_code == 200
+        assert (await client.post(url, json=update)).status_code == 403
+        wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+        assert (await client.post(url, json=update, headers=wrong)).status_code == 403
+        right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+        assert (await client.post(url, json=update, headers=right)).status_code == 200
+        assert (await client.post(url, json=update, headers=right)).status_code == 200
+        assert (await client.post(url, content=b"{nope", headers=right)).status_code == 400
+        malformed = {"update_id": 7002, "message": "garbage"}
+        assert (await client.post(url, json=malformed, headers=right)).status_code == 200
+    await telegram.wait_sent(205, 1)
+    await asyncio.sleep(1)
+    assert len(telegram.sent(205)) == 1, "the duplicate update was not handled twice"
+    assert len(stub_rasa.requests) == 1
+
+
+async def test_bad_configuration_stops_with_one_line(
+    telegram: FakeTelegram, gateway_factory: Callable[..., Gateway]
+) -> None:
+    gw = gateway_factory(telegram.url, "not a url").start()
+    assert gw.proc is not None and gw.proc.wait(30) == 2
+    assert (
+        gw.logs().strip() == "configuration error: RASA_URL must be an http(s) URL, got 'not a url'"
+    )
+    assert TOKEN not in gw.logs()
