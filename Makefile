@@ -6,6 +6,8 @@ SHELL := bash
 VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
+# Rasa 3.6 runs on SQLAlchemy 1.4 and warns about 2.0 on every start.
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 MODEL = $(shell scripts/fingerprint)
 
 .PHONY: help install run test lint typecheck check-texts unit validate train test-stories e2e bench lock clean

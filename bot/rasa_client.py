@@ -55,7 +55,8 @@ def parse_replies(body: Any) -> list[Reply]:
             if not isinstance(b.get("payload"), str):
                 raise RasaReplyError("malformed button payload")
             buttons.append(Button(b["title"], b["payload"]))
-        custom = item.get("custom") or {}
+        custom = item.get("custom")
+        custom = {} if custom is None else custom
         if not isinstance(custom, dict):
             raise RasaReplyError("custom payload is not an object")
         language = item.get("language")

@@ -12,7 +12,6 @@ import copy
 import functools
 import logging
 import os
-import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,8 +30,6 @@ DEFAULT_LANGUAGE = "en"
 # right way round inside right-to-left text (Unicode bidi algorithm, UAX #9).
 FSI = "\u2068"
 PDI = "\u2069"
-
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class CatalogueError(ValueError):
@@ -53,8 +50,11 @@ class Language:
 
 
 def placeholders(text: str) -> set[str]:
-    """Return the names of the ``{placeholders}`` in a text."""
-    return set(_FIELD.findall(text))
+    """Return the names of the ``{placeholders}`` in a text (``{{`` is a literal brace)."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+    except ValueError:  # an unbalanced brace: report it as a placeholder problem
+        return {"<unbalanced brace>"}
 
 
 class _Values(dict[str, str]):
@@ -132,7 +132,11 @@ class Catalogue:
             return template
         rtl = self._languages[code].rtl
         filled = _Values(
-            {name: _isolate(str(v), rtl) for name, v in values.items() if v is not None}
+            {
+                name: _isolate(str(v), rtl)
+                for name, v in values.items()
+                if isinstance(v, str | int | float)
+            }
         )
         return string.Formatter().vformat(template, (), filled)
 

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.store import UpdateInbox, make_engine, updates
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UpdateInbox]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/sub/inbox.db")
+        yield UpdateInbox(engine)
+        engine.dispose()
+        return
+    # A schema of its own per test, so runs never see each other's rows.
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(POSTGRES)
+    engine = engine.execution_options(schema_translate_map={None: schema})
+    try:
+        yield UpdateInbox(engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
+    assert inbox.add(10, "ref", {"update_id": 10, "message": {"text": "hi"}})
+    assert not inbox.add(10, "ref", {"update_id": 10})
+    assert inbox.state(10) == "pending"
+    assert inbox.last_update_id() == 10
+
+
+def test_pending_updates_come_back_in_order_until_done(inbox: UpdateInbox) -> None:
+    for update_id in (3, 1, 2):
+        inbox.add(update_id, None, {"update_id": update_id})
+    assert [u["update_id"] for u in inbox.pending()] == [1, 2, 3]
+    inbox.mark_done(2)
+    assert [u["update_id"] for u in inbox.pending()] == [1, 3]
+    assert inbox.state(2) == "done"
+
+
+def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None:
+    inbox.add(5, "ref", {"update_id": 5, "message": {"text": "private words"}})
+    inbox.mark_done(5)
+    with inbox.engine.connect() as conn:
+        payload = conn.execute(select(updates.c.payload)).scalar()
+    assert payload is None
+    assert inbox.purge_done(older_than_seconds=3600) == 0
+    assert inbox.purge_done(older_than_seconds=-1) == 1
+    assert inbox.state(5) is None
