@@ -22,7 +22,11 @@ def main() -> int:
     if settings.telegram_bot_token is None:
         from bot.terminal import chat
 
-        return asyncio.run(chat(settings))
+        try:
+            return asyncio.run(chat(settings))
+        except KeyboardInterrupt:
+            print()
+            return 130
     from bot.gateway import serve
 
     asyncio.run(serve(settings))

@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import os
 import sys
+import threading
 from typing import TextIO
 
 from bot.logs import Pseudonyms
@@ -49,8 +50,22 @@ def show(replies: list[Reply], out: TextIO) -> list[str]:
     return payloads
 
 
+def _lines(inp: TextIO) -> asyncio.Queue[str]:
+    """Read input on a daemon thread, so Ctrl-C never waits for a blocked read."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in iter(inp.readline, ""):
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, "")  # end of input
+
+    threading.Thread(target=read, name="terminal-input", daemon=True).start()
+    return queue
+
+
 async def chat(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    """Run the terminal chat until end of input."""
+    """Run the terminal chat until end of input; it opens with /start, as Telegram does."""
     out.write(BOTFATHER_HELP)
     sender = Pseudonyms(settings.pseudonym_key).sender(CHANNEL, getpass.getuser())
     client = RasaClient(settings.rasa_url, settings.rasa_timeout)
@@ -60,15 +75,20 @@ async def chat(settings: Settings, inp: TextIO = sys.stdin, out: TextIO = sys.st
     payloads: list[str] = []
     count = 0
     loop = asyncio.get_running_loop()
+    lines = _lines(inp)
+    pending: str | None = "/start"
     try:
         while True:
-            out.write("\nYou: ")
-            out.flush()
-            line = await loop.run_in_executor(None, inp.readline)
-            if not line:
-                out.write("\n")
-                return 0
-            text = line.strip()
+            if pending is None:
+                out.write("\nYou: ")
+                out.flush()
+                line = await lines.get()
+                if not line:
+                    out.write("\n")
+                    return 0
+                text = line.strip()
+            else:
+                text, pending = pending, None
             if not text:
                 continue
             if text.isdigit() and 0 < int(text) <= len(payloads):

@@ -49,6 +49,6 @@ async def test_terminal_chat_talks_to_the_same_channel(
     settings = Settings.from_env({"PSEUDONYM_KEY": "k" * 20, "RASA_URL": url})
     out = io.StringIO()
     assert await chat(settings, io.StringIO("hello\n1\n"), out) == 0
-    assert [s["message"] for s in seen] == ["hello", "/help"]
+    assert [s["message"] for s in seen] == ["/start", "hello", "/help"]
     assert seen[0]["metadata"] == {"channel": "terminal", "input": "text", "language_hint": "ar"}
     assert "@BotFather" in out.getvalue() and "got /help" in out.getvalue()

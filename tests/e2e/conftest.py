@@ -53,64 +53,85 @@ class RasaStack:
     action_url: str
 
 
-@pytest.fixture(scope="session")
-def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    """The trained model served by a real Rasa server and action server."""
-    model = os.environ.get("LANTERN_MODEL")
-    if not model or not Path(model).exists():
-        pytest.fail("LANTERN_MODEL must name a trained model (run `make e2e`)")
-    tmp = tmp_path_factory.mktemp("rasa")
-    rasa_port, action_port = free_port(), free_port()
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(
+def write_endpoints(directory: Path, action_port: int) -> Path:
+    """An endpoints.yml like the project's, with its own action port and tracker file."""
+    path = directory / "endpoints.yml"
+    path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
         "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tmp}/rasa.db\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    logs = [open(tmp / "actions.log", "wb"), open(tmp / "rasa.log", "wb")]
-    actions = subprocess.Popen(
-        [BIN / "rasa", "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        cwd=ROOT,
-        env=env,
-        stdout=logs[0],
-        stderr=subprocess.STDOUT,
-    )
-    rasa = subprocess.Popen(
-        [
-            BIN / "rasa",
-            "run",
-            "--enable-api",
-            "--auth-token",
-            RASA_TOKEN,
-            "--model",
-            model,
-            "--port",
-            str(rasa_port),
-            "--credentials",
-            "credentials.yml",
-            "--endpoints",
-            str(endpoints),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs[1],
-        stderr=subprocess.STDOUT,
-    )
+    return path
+
+
+def start_actions(port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [BIN / "rasa", "run", "actions", "--actions", "actions", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def start_rasa(model: str, endpoints: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                BIN / "rasa",
+                "run",
+                "--enable-api",
+                "--auth-token",
+                RASA_TOKEN,
+                "--model",
+                model,
+                "--port",
+                str(port),
+                "--credentials",
+                "credentials.yml",
+                "--endpoints",
+                str(endpoints),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def model() -> str:
+    """The model trained by `make train` (make e2e passes its path)."""
+    path = os.environ.get("LANTERN_MODEL")
+    if not path or not Path(path).exists():
+        pytest.fail("LANTERN_MODEL must name a trained model (run `make e2e`)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """The trained model served by a real Rasa server and action server."""
+    tmp = tmp_path_factory.mktemp("rasa")
+    rasa_port, action_port = free_port(), free_port()
+    actions = start_actions(action_port, tmp / "actions.log")
+    rasa = start_rasa(model, write_endpoints(tmp, action_port), rasa_port, tmp / "rasa.log")
     try:
         wait_http(f"http://127.0.0.1:{action_port}/health", 120, actions)
         wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
         yield RasaStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}")
     finally:
-        for proc in (rasa, actions):
-            proc.terminate()
-        for proc in (rasa, actions):
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for f in logs:
-            f.close()
+        stop(rasa, actions)
 
 
 @pytest.fixture

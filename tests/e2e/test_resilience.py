@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
 
+from bot.logs import Pseudonyms
 from catalogue import default_catalogue
 from tests.e2e import fake_telegram as tg
-from tests.e2e.conftest import TOKEN, Gateway, StubRasa, free_port, reply_text, status
+from tests.e2e.conftest import (
+    PSEUDONYM_KEY,
+    RASA_TOKEN,
+    TOKEN,
+    Gateway,
+    StubRasa,
+    free_port,
+    reply_text,
+    start_actions,
+    start_rasa,
+    status,
+    stop,
+    wait_http,
+    write_endpoints,
+)
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
@@ -129,3 +145,39 @@ async def test_bad_configuration_stops_with_one_line(
         gw.logs().strip() == "configuration error: RASA_URL must be an http(s) URL, got 'not a url'"
     )
     assert TOKEN not in gw.logs()
+
+
+async def test_action_server_down_then_up_with_the_real_rasa(
+    telegram: FakeTelegram,
+    model: str,
+    tmp_path: Path,
+    gateway_factory: Callable[..., Gateway],
+) -> None:
+    """The Lantern channel answers 503 before touching the tracker; nothing is doubled."""
+    rasa_port, action_port = free_port(), free_port()
+    rasa = start_rasa(model, write_endpoints(tmp_path, action_port), rasa_port, tmp_path / "r.log")
+    actions = None
+    try:
+        await asyncio.to_thread(
+            wait_http, f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa
+        )
+        gateway_factory(telegram.url, f"http://127.0.0.1:{rasa_port}").start()
+        await telegram.push(tg.text(206, "hello", language="ar"))
+        (first,) = await telegram.wait_sent(206, 1)
+        assert first["text"] == CAT.text("gateway.one_moment", "ar")
+        actions = start_actions(action_port, tmp_path / "a.log")
+        sent = await telegram.wait_sent(206, 2, timeout=90)
+        assert sent[1]["text"] == CAT.text("utter_greet", "ar")
+        sender = Pseudonyms(PSEUDONYM_KEY.encode()).sender("telegram", 206)
+        async with httpx.AsyncClient() as client:
+            tracker = (
+                await client.get(
+                    f"http://127.0.0.1:{rasa_port}/conversations/{sender}/tracker",
+                    params={"token": RASA_TOKEN},
+                )
+            ).json()
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        assert [e["text"] for e in users] == ["hello"], "the message reached Rasa exactly once"
+        assert tracker["slots"]["language"] == "ar"
+    finally:
+        stop(*(p for p in (rasa, actions) if p is not None))
