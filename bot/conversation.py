@@ -7,9 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.rasa_client import RasaUnavailable, Reply
 from bot.render import keyboard, split_text
@@ -21,6 +21,7 @@ CHANNEL = "telegram"
 TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 s
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
+SEND_ATTEMPTS = 4  # a reply survives a few seconds of Telegram 5xx or network trouble
 
 
 @contextlib.asynccontextmanager
@@ -49,9 +50,28 @@ def fallback_language(svc: Services, chat_ref: str, hint: str | None) -> str:
     )
 
 
+async def send_text(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send a message, retrying transient failures (429 is retried by the rate limiter)."""
+    delay = FIRST_RETRY_SECONDS
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            await bot.send_message(chat_id, text, reply_markup=markup)
+            return
+        except BadRequest:
+            raise  # our request is wrong; repeating it will not help
+        except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
+            if attempt == SEND_ATTEMPTS:
+                raise
+            logger.warning("send.retry", extra={"attempt": attempt, "error": type(exc).__name__})
+            await asyncio.sleep(delay)
+            delay *= 2
+
+
 async def say(bot: Bot, svc: Services, chat_id: int, key: str, language: str) -> None:
     """Send one of the gateway's own catalogue texts."""
-    await bot.send_message(chat_id, svc.catalogue.text(key, language))
+    await send_text(bot, chat_id, svc.catalogue.text(key, language))
 
 
 async def forward(
@@ -122,6 +142,6 @@ async def deliver(
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
-            await bot.send_message(chat_id, part, reply_markup=markup)
+            await send_text(bot, chat_id, part, markup)
             sent += 1
     logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})

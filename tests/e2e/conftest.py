@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -215,6 +216,7 @@ class StubRasa:
         self.requests: list[dict[str, Any]] = []
         self.script: list[Callable[[dict[str, Any]], Any]] = []
         self.url = ""
+        self.released = asyncio.Event()  # set on stop: scripted waits end
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> str:
@@ -237,6 +239,8 @@ class StubRasa:
         return result  # type: ignore[no-any-return]
 
     async def stop(self) -> None:
+        self.released.set()
+        await asyncio.sleep(0.05)
         if self._runner:
             await self._runner.cleanup()
 

@@ -47,6 +47,7 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []
         self.confirmed_up_to = 0
         self.webhook_url: str | None = None
+        self.closing = False
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._failures: dict[str, Failure] = {}
@@ -66,6 +67,8 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
+        self.closing = True  # release long polls still waiting, then close
+        await asyncio.sleep(POLL_STEP * 3)
         if self._runner:
             await self._runner.cleanup()
 
@@ -118,7 +121,7 @@ class FakeTelegram:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         wait = min(float(params.get("timeout") or 0), self.max_poll_wait)
         deadline = time.monotonic() + wait
-        while not self.updates and time.monotonic() < deadline:
+        while not self.updates and time.monotonic() < deadline and not self.closing:
             await asyncio.sleep(POLL_STEP)
         return list(self.updates[:100])
 

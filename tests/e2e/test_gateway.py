@@ -138,3 +138,10 @@ async def test_logs_carry_no_message_text_token_or_chat_id(
     assert "987654321" not in logs
     events = [json.loads(line)["event"] for line in logs.splitlines() if line.startswith("{")]
     assert "reply.sent" in events
+
+
+async def test_a_telegram_5xx_on_send_is_retried(telegram: FakeTelegram, gateway: Gateway) -> None:
+    telegram.fail("sendMessage", status=502, retry_after=None, times=2)
+    await telegram.push(tg.text(109, "hello"))
+    (reply,) = await telegram.wait_sent(109, 1)
+    assert reply["text"] == CAT.text("utter_greet", "en")

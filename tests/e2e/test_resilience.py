@@ -79,7 +79,8 @@ async def test_a_restart_neither_loses_nor_repeats_a_message(
     telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
 ) -> None:
     async def slow(_: dict[str, Any]) -> web.Response:
-        await asyncio.sleep(30)
+        # Never answers in time: the gateway is killed while waiting for this.
+        await stub_rasa.released.wait()
         return web.json_response([{"text": "late"}])
 
     stub_rasa.script = [slow, reply_text("the answer")]
