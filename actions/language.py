@@ -16,10 +16,34 @@ SOURCE_SLOT = "language_source"
 CHOOSE_INTENT = "choose_language"
 
 
+# A language change mid-conversation needs a confident detection of a message
+# of at least two words: "ok", "👍", "Germany" or a name never flip it.
+SWITCH_CONFIDENCE = 0.8
+MIN_WORDS_TO_SWITCH = 2
+# The first typed message decides the language when the detection is at least
+# this sure; below it, Telegram's hint (a weak prior) or the picker.
+START_CONFIDENCE = 0.5
+DETECTION_KEY = "language_detection"
+PICKER_SLOT = "language_picker_shown"
+
+
 @dataclass(frozen=True)
 class LanguageChoice:
     language: str
-    source: str  # explicit | hint | default
+    source: str  # explicit | detected | hint | default
+
+    @property
+    def unsure(self) -> bool:
+        return self.source in ("hint", "default")
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What the NLU's language detection said about the latest message."""
+
+    language: str | None
+    confidence: float
+    words: int
 
 
 def normalise_code(code: object) -> str | None:
@@ -36,20 +60,48 @@ def choose_language(
     chosen: str | None,
     hint: str | None,
     catalogue: Catalogue,
+    detected: Detected | None = None,
 ) -> LanguageChoice:
     """Decide the conversation's language for this turn.
 
-    An explicit choice wins and sticks; Telegram's ``language_code`` is only a
-    first guess, used while nothing better is known.
+    An explicit choice (picker, /language, "I speak Pashto") wins and sticks.
+    Otherwise a confident, long-enough message in another language switches;
+    Telegram's ``language_code`` is only a first guess.
     """
     chosen, hint = normalise_code(chosen), normalise_code(hint)
     if chosen and catalogue.supports(chosen):
         return LanguageChoice(chosen, "explicit")
-    if current and catalogue.supports(current) and source in ("explicit", "hint"):
+    usable = (
+        detected
+        if detected is not None and detected.language and catalogue.supports(detected.language)
+        else None
+    )
+    if current and catalogue.supports(current) and source in ("explicit", "detected", "hint"):
+        if source == "explicit" or usable is None or usable.language == current:
+            return LanguageChoice(current, source)
+        if usable.confidence >= SWITCH_CONFIDENCE and usable.words >= MIN_WORDS_TO_SWITCH:
+            return LanguageChoice(str(usable.language), "detected")
+        if source == "hint" and usable.confidence >= START_CONFIDENCE:
+            return LanguageChoice(str(usable.language), "detected")
         return LanguageChoice(current, source)
+    if usable is not None and (usable.confidence >= START_CONFIDENCE or usable.language == hint):
+        # a sure detection, or a weaker one that Telegram's hint agrees with
+        return LanguageChoice(str(usable.language), "detected")
     if hint and catalogue.supports(hint):
         return LanguageChoice(hint, "hint")
     return LanguageChoice(catalogue.default, "default")
+
+
+def detected_language(tracker: Tracker) -> Detected | None:
+    """The NLU's detection for the latest message (None for button payloads)."""
+    found = tracker.latest_message.get(DETECTION_KEY)
+    if not isinstance(found, dict):
+        return None
+    return Detected(
+        language=found.get("language"),
+        confidence=float(found.get("confidence") or 0.0),
+        words=int(found.get("words") or 0),
+    )
 
 
 def language_buttons(catalogue: Catalogue) -> list[dict[str, str]]:
@@ -78,18 +130,30 @@ class ActionValidateSlotMappings(Action):  # type: ignore[misc]
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         metadata = tracker.latest_message.get("metadata") or {}
+        detected = detected_language(tracker)
+        catalogue = default_catalogue()
         choice = choose_language(
             current=tracker.get_slot(LANGUAGE_SLOT),
             source=tracker.get_slot(SOURCE_SLOT),
             chosen=chosen_language(tracker),
             hint=metadata.get("language_hint"),
-            catalogue=default_catalogue(),
+            catalogue=catalogue,
+            detected=detected,
         )
         events: list[EventType] = []
         if choice.language != tracker.get_slot(LANGUAGE_SLOT):
             events.append(SlotSet(LANGUAGE_SLOT, choice.language))
         if choice.source != tracker.get_slot(SOURCE_SLOT):
             events.append(SlotSet(SOURCE_SLOT, choice.source))
+        if choice.unsure and detected is not None and not tracker.get_slot(PICKER_SLOT):
+            # Unsure from the first typed message: offer every language, once.
+            # (Button payloads carry no detection, so /start keeps its own picker.)
+            dispatcher.utter_message(
+                response="utter_choose_language",
+                buttons=language_buttons(catalogue),
+                language=choice.language,  # this turn's SlotSet is not applied yet
+            )
+            events.append(SlotSet(PICKER_SLOT, True))
         return events
 
 

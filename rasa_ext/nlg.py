@@ -36,10 +36,15 @@ class CatalogueNLG(TemplatedNaturalLanguageGenerator):  # type: ignore[misc]
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
-        """Return the message for ``utter_action`` in the tracker's language."""
+        """Return the message for ``utter_action`` in the conversation's language.
+
+        An action may pass ``language=`` itself: the slot-mapping action decides
+        the language and speaks in the same turn, before its SlotSet applies.
+        """
         slots = tracker.current_slot_values()
         variation = self._random_response_for(utter_action, output_channel, slots)
         if variation is None:
             return None
         values = {**slots, **kwargs}
-        return self.catalogue.render(variation, slots.get(LANGUAGE_SLOT), values)
+        language = kwargs.get(LANGUAGE_SLOT) or slots.get(LANGUAGE_SLOT)
+        return self.catalogue.render(variation, language, values)

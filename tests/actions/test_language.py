@@ -11,6 +11,7 @@ from actions.language import (
     ActionChooseLanguage,
     ActionLanguagePicker,
     ActionValidateSlotMappings,
+    Detected,
     choose_language,
     language_buttons,
     normalise_code,
@@ -68,6 +69,56 @@ def test_choose_language_policy(
         current=current, source=source, chosen=chosen, hint=hint, catalogue=CAT
     )
     assert (choice.language, choice.source) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "source", "detected", "hint", "expected"),
+    [
+        # the first typed message decides when the detection is sure
+        (None, None, Detected("ar", 0.9, 3), "en", ("ar", "detected")),
+        # a weak detection that Telegram's hint confirms is enough
+        (None, None, Detected("ar", 0.3, 1), "ar", ("ar", "detected")),
+        # a weak detection alone is not: the hint, and the picker (unsure)
+        (None, None, Detected("ar", 0.3, 1), "en", ("en", "hint")),
+        # "ok", "Germany", a name: one word never flips the language
+        ("ar", "detected", Detected("en", 0.95, 1), None, ("ar", "detected")),
+        # a confident message of two words or more does
+        ("ar", "detected", Detected("en", 0.9, 5), None, ("en", "detected")),
+        # but an unsure one does not
+        ("ar", "detected", Detected("en", 0.6, 5), None, ("ar", "detected")),
+        # an explicit choice is never overridden by detection
+        ("ar", "explicit", Detected("en", 0.99, 9), None, ("ar", "explicit")),
+        # a hint gives way to a reasonably sure detection
+        ("en", "hint", Detected("ar", 0.6, 2), "en", ("ar", "detected")),
+        # a language the assistant cannot speak yet changes nothing
+        ("ar", "detected", Detected("xx", 0.99, 9), None, ("ar", "detected")),
+    ],
+)
+def test_detection_policy(
+    current: str | None,
+    source: str | None,
+    detected: Detected,
+    hint: str | None,
+    expected: tuple[str, str],
+) -> None:
+    choice = choose_language(
+        current=current, source=source, chosen=None, hint=hint, catalogue=CAT, detected=detected
+    )
+    assert (choice.language, choice.source) == expected
+
+
+async def test_picker_is_offered_once_when_unsure_from_typed_text() -> None:
+    unsure = tracker(metadata={"language_hint": "xx"})
+    unsure.latest_message["language_detection"] = {"language": None, "confidence": 0.0, "words": 1}
+    dispatcher = CollectingDispatcher()
+    events = await ActionValidateSlotMappings().run(dispatcher, unsure, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_choose_language"]
+    assert dispatcher.messages[0]["language"] == "en"
+    assert SlotSet("language_picker_shown", True) in events
+    unsure.slots["language_picker_shown"] = True
+    dispatcher = CollectingDispatcher()
+    await ActionValidateSlotMappings().run(dispatcher, unsure, {})
+    assert dispatcher.messages == []
 
 
 def test_normalise_code() -> None:

@@ -45,3 +45,9 @@ async def test_buttons_from_an_action_are_kept(domain: Domain) -> None:
     assert message is not None
     assert message["direction"] == "rtl"
     assert await nlg.generate("utter_does_not_exist", tracker(domain, "ar"), "lantern") is None
+
+
+async def test_an_action_can_name_the_language(domain: Domain) -> None:
+    nlg = CatalogueNLG(EndpointConfig(type="rasa_ext.nlg.CatalogueNLG"), domain)
+    message = await nlg.generate("utter_greet", tracker(domain, "en"), "lantern", language="ar")
+    assert message is not None and message["text"] == CAT.text("utter_greet", "ar")
