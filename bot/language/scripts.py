@@ -7,9 +7,11 @@ alphabet and not to its neighbours' (Pashto ټ, Urdu ے, Sorani ڵ, Ukrainian ї
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 LATIN = "latin"
 ARABIC = "arabic"
@@ -121,4 +123,34 @@ def letter_evidence(text: str, script: str) -> Counter[frozenset[str]]:
         for letters, languages in table.items():
             if char in letters:
                 found[languages] += 1
+    return found
+
+
+_WORD_LISTS = Path(__file__).with_name("words")
+# The most productive grammatical prefixes: Tigrinya marks relative clauses
+# with ዝ-/ዘ-; Amharic marks the genitive and relative clauses with የ-/የሚ-.
+ETHIOPIC_PREFIXES: tuple[tuple[str, str], ...] = (("ዝ", "ti"), ("ዘ", "ti"), ("የ", "am"))
+
+
+@functools.cache
+def function_words(language: str) -> frozenset[str]:
+    """The function words listed for a language in words/<language>.txt."""
+    path = _WORD_LISTS / f"{language}.txt"
+    if not path.exists():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def word_evidence(text: str, candidates: tuple[str, ...]) -> Counter[frozenset[str]]:
+    """Function words and grammatical prefixes of the candidates found in the text."""
+    found: Counter[frozenset[str]] = Counter()
+    for token in text.split():
+        token = token.strip(".,!?;:()\"'«»።፣፤፥፦")
+        for language in candidates:
+            if token in function_words(language):
+                found[frozenset({language})] += 1
+        for prefix, language in ETHIOPIC_PREFIXES:
+            if language in candidates and token.startswith(prefix) and len(token) > 2:
+                found[frozenset({language})] += 1
     return found
