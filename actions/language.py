@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from catalogue import Catalogue, default_catalogue
+from catalogue import ROOT, Catalogue, default_catalogue
 
 LANGUAGE_SLOT = "language"
 SOURCE_SLOT = "language_source"
@@ -112,12 +113,40 @@ def language_buttons(catalogue: Catalogue) -> list[dict[str, str]]:
     ]
 
 
+NEGATIONS_FILE = ROOT / "data" / "language" / "negations.txt"
+
+
+@functools.cache
+def negation_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Whole negation words, and negation prefixes (listed with a trailing *)."""
+    lines = NEGATIONS_FILE.read_text(encoding="utf-8").splitlines()
+    entries = [w.strip().casefold() for w in lines if w.strip() and not w.startswith("#")]
+    return (
+        frozenset(w for w in entries if not w.endswith("*")),
+        tuple(w[:-1] for w in entries if w.endswith("*")),
+    )
+
+
+def negated(text: str) -> bool:
+    """Whether a message negates ("I don't understand English" chooses nothing)."""
+    words, prefixes = negation_words()
+    folded = text.casefold()
+    tokens = [t.strip(".,!?؟،።") for t in folded.split()]
+    return any(t in words or t.startswith(prefixes) for t in tokens if t) or any(
+        w in folded for w in words if " " in w or "'" in w
+    )
+
+
 def chosen_language(tracker: Tracker) -> str | None:
     """The language the child picked in this message, if any."""
     if (tracker.latest_message.get("intent") or {}).get("name") != CHOOSE_INTENT:
         return None
     value = next(tracker.get_latest_entity_values("language"), None)
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    if negated(tracker.latest_message.get("text") or ""):
+        return None
+    return value
 
 
 class ActionValidateSlotMappings(Action):  # type: ignore[misc]

@@ -13,7 +13,9 @@ from actions.language import (
     ActionValidateSlotMappings,
     Detected,
     choose_language,
+    chosen_language,
     language_buttons,
+    negated,
     normalise_code,
 )
 from catalogue import default_catalogue
@@ -164,3 +166,31 @@ async def test_picker_and_choose_language_actions() -> None:
     chosen = tracker(intent="choose_language", entities=[{"entity": "language", "value": "ar"}])
     await ActionChooseLanguage().run(dispatcher, chosen, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_language_set", "utter_menu"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("i speak pashto", False),
+        ("i don't understand english", True),
+        ("I dont speak English", True),
+        ("je ne parle pas anglais", True),
+        ("ما بفهم انكليزي", True),
+        ("بدي عربي", False),
+        ("انګلیسي نه پوهېږم", True),
+        ("እንግሊዝኛ ኣይፈልጥን", True),
+        ("ኣነ ትግርኛ እዛረብ", False),
+        ("انگلیسی نمی‌فهمم", True),
+    ],
+)
+def test_negated(text: str, expected: bool) -> None:
+    assert negated(text) is expected
+
+
+def test_a_named_language_is_a_choice_unless_negated() -> None:
+    named = [{"entity": "language", "value": "ps"}]
+    assert chosen_language(tracker(intent="choose_language", entities=named)) == "ps"
+    negative = tracker(intent="choose_language", entities=[{"entity": "language", "value": "en"}])
+    negative.latest_message["text"] = "i don't understand english"
+    assert chosen_language(negative) is None
+    assert chosen_language(tracker(intent="greet", entities=named)) is None

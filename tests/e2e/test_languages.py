@@ -1,0 +1,86 @@
+"""Conversations through the gateway in the children's languages: replies follow them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from catalogue import default_catalogue
+from tests.e2e import fake_telegram as tg
+from tests.e2e.conftest import Gateway, RasaStack
+from tests.e2e.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+CAT = default_catalogue()
+
+
+def texts_in(language: str) -> set[str]:
+    return {text for _, text in CAT.entries(language)}
+
+
+@pytest.fixture
+def gateway(
+    telegram: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
+) -> Gateway:
+    return gateway_factory(telegram.url, rasa_stack.url).start()
+
+
+CONVERSATIONS = {
+    "ps": ["سلام ورور، زه مرستې ته اړتیا لرم", "ته روبوټ یې که انسان؟", "ډېره مننه ورور"],
+    "ti": ["ሰላም ሓወይ ከመይ ኣለኻ፣ ሓገዝ የድልየኒ ኣሎ", "ሮቦት ዲኻ ወይስ ሰብ?", "ብጣዕሚ የቐንየለይ ሓወይ"],
+    "ar": [
+        "مرحبا، أنا بحاجة إلى مساعدة من فضلك",
+        "هل انت انسان ولا روبوت؟",
+        "شكرا كتير على المساعدة",
+    ],
+    "fr": [
+        "bonjour, j'ai besoin d'aide s'il te plaît",
+        "tu es un robot ou une vraie personne ?",
+        "merci beaucoup pour ton aide",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", sorted(CONVERSATIONS))
+async def test_replies_follow_the_childs_language(
+    telegram: FakeTelegram, gateway: Gateway, language: str
+) -> None:
+    chat = 300 + sorted(CONVERSATIONS).index(language)
+    for message in CONVERSATIONS[language]:
+        before = len(telegram.sent(chat))
+        await telegram.push(tg.text(chat, message, language="en"))  # phone set to English
+        await telegram.wait_sent(chat, before + 1)
+    # "ok" and a thumbs-up never flip the language
+    for neutral in ("ok", "👍"):
+        before = len(telegram.sent(chat))
+        await telegram.push(tg.text(chat, neutral, language="en"))
+        await telegram.wait_sent(chat, before + 1)
+    replies = [m["text"] for m in telegram.sent(chat)]
+    assert all(reply in texts_in(language) for reply in replies), replies
+    buttons = [
+        b["text"]
+        for m in telegram.sent(chat)
+        for row in m.get("reply_markup", {}).get("inline_keyboard", [])
+        for b in row
+    ]
+    language_names = {lang.name for lang in CAT.languages}
+    assert all(b in texts_in(language) or b in language_names for b in buttons), buttons
+
+
+async def test_an_explicit_choice_switches_and_a_negated_one_does_not(
+    telegram: FakeTelegram, gateway: Gateway
+) -> None:
+    await telegram.push(tg.text(310, "مرحبا، أنا بحاجة إلى مساعدة من فضلك", language="ar"))
+    await telegram.wait_sent(310, 1)
+    await telegram.push(tg.text(310, "ما بفهم انكليزي"))
+    sent = await telegram.wait_sent(310, 2)
+    assert sent[1]["text"] == CAT.text(
+        "utter_choose_language", "ar"
+    ), "negated: the picker, in Arabic"
+    await telegram.push(tg.text(310, "je parle français"))
+    sent = await telegram.wait_sent(310, 3)
+    assert sent[2]["text"] == CAT.text("utter_language_set", "fr")
+    await telegram.push(tg.text(310, "شكرا كتير على المساعدة"))
+    sent = await telegram.wait_sent(310, 5)
+    assert sent[-1]["text"] in texts_in("fr"), "an explicit choice sticks"
