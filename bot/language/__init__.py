@@ -111,12 +111,12 @@ class LanguageDetector:
             scores = _normalise(
                 {lang: p * (1.0 if lang in languages else penalty) for lang, p in scores.items()}
             )
+        for languages, count in scripts.word_evidence(text, script, candidates).items():
+            factor = WORD_EVIDENCE ** min(count, 3)
+            scores = _normalise(
+                {lang: p * (1.0 if lang in languages else factor) for lang, p in scores.items()}
+            )
         if script == scripts.ETHIOPIC:
-            for languages, count in scripts.word_evidence(text, candidates).items():
-                factor = WORD_EVIDENCE ** min(count, 3)
-                scores = _normalise(
-                    {lang: p * (1.0 if lang in languages else factor) for lang, p in scores.items()}
-                )
             return _combine(scores, self.models.cld2(text, candidates), candidates)
         for votes in (
             self.models.fasttext(text, candidates),

@@ -127,9 +127,13 @@ def letter_evidence(text: str, script: str) -> Counter[frozenset[str]]:
 
 
 _WORD_LISTS = Path(__file__).with_name("words")
-# The most productive grammatical prefixes: Tigrinya marks relative clauses
-# with ዝ-/ዘ-; Amharic marks the genitive and relative clauses with የ-/የሚ-.
-ETHIOPIC_PREFIXES: tuple[tuple[str, str], ...] = (("ዝ", "ti"), ("ዘ", "ti"), ("የ", "am"))
+# Grammatical prefixes: Tigrinya marks relative clauses with ዝ-/ዘ-; Amharic
+# marks the genitive and relative clauses with የ-/የሚ-; Sorani writes a
+# word-initial vowel on ئ (ئەو, ئێستا, ئاو), which its neighbours rarely do.
+PREFIXES: dict[str, tuple[tuple[str, str], ...]] = {
+    ETHIOPIC: (("ዝ", "ti"), ("ዘ", "ti"), ("የ", "am")),
+    ARABIC: (("ئ", "ckb"),),
+}
 
 
 @functools.cache
@@ -142,15 +146,16 @@ def function_words(language: str) -> frozenset[str]:
     return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
-def word_evidence(text: str, candidates: tuple[str, ...]) -> Counter[frozenset[str]]:
+def word_evidence(text: str, script: str, candidates: tuple[str, ...]) -> Counter[frozenset[str]]:
     """Function words and grammatical prefixes of the candidates found in the text."""
     found: Counter[frozenset[str]] = Counter()
+    prefixes = PREFIXES.get(script, ())
     for token in text.split():
-        token = token.strip(".,!?;:()\"'«»።፣፤፥፦")
+        token = token.strip(".,!?;:()\"'«»።፣፤፥፦؟،")
         for language in candidates:
             if token in function_words(language):
                 found[frozenset({language})] += 1
-        for prefix, language in ETHIOPIC_PREFIXES:
+        for prefix, language in prefixes:
             if language in candidates and token.startswith(prefix) and len(token) > 2:
                 found[frozenset({language})] += 1
     return found

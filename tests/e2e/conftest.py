@@ -209,6 +209,14 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
             gw.stop()
 
 
+@pytest.fixture
+def gateway(
+    telegram: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
+) -> Gateway:
+    """A gateway process talking to the fake Bot API and the real Rasa stack."""
+    return gateway_factory(telegram.url, rasa_stack.url).start()
+
+
 class StubRasa:
     """A stand-in Rasa server whose answers each test scripts (for failure paths)."""
 

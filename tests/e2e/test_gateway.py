@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from catalogue import default_catalogue
 from tests.e2e import fake_telegram as tg
-from tests.e2e.conftest import TOKEN, Gateway, RasaStack
+from tests.e2e.conftest import TOKEN, Gateway
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
@@ -22,13 +21,6 @@ def texts(messages: list[dict]) -> list[str]:
 
 def button_rows(message: dict) -> list[list[dict]]:
     return message.get("reply_markup", {}).get("inline_keyboard", [])
-
-
-@pytest.fixture
-def gateway(
-    telegram: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
-) -> Gateway:
-    return gateway_factory(telegram.url, rasa_stack.url).start()
 
 
 async def test_start_greets_in_the_hinted_language_with_picker_and_menu(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from catalogue import default_catalogue
 from tests.e2e import fake_telegram as tg
-from tests.e2e.conftest import Gateway, RasaStack
+from tests.e2e.conftest import Gateway
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
@@ -17,13 +15,6 @@ CAT = default_catalogue()
 
 def texts_in(language: str) -> set[str]:
     return {text for _, text in CAT.entries(language)}
-
-
-@pytest.fixture
-def gateway(
-    telegram: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
-) -> Gateway:
-    return gateway_factory(telegram.url, rasa_stack.url).start()
 
 
 CONVERSATIONS = {
