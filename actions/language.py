@@ -78,6 +78,8 @@ def choose_language(
         else None
     )
     if current and catalogue.supports(current) and source in ("explicit", "detected", "hint"):
+        if usable is not None and usable.language == current and source == "hint":
+            return LanguageChoice(current, "detected")  # the text confirms the hint
         if source == "explicit" or usable is None or usable.language == current:
             return LanguageChoice(current, source)
         if usable.confidence >= SWITCH_CONFIDENCE and usable.words >= MIN_WORDS_TO_SWITCH:
@@ -198,7 +200,7 @@ class ActionLanguagePicker(Action):  # type: ignore[misc]
         dispatcher.utter_message(
             response="utter_choose_language", buttons=language_buttons(default_catalogue())
         )
-        return []
+        return [SlotSet(PICKER_SLOT, True)]
 
 
 class ActionChooseLanguage(Action):  # type: ignore[misc]
@@ -219,4 +221,5 @@ class ActionChooseLanguage(Action):  # type: ignore[misc]
             dispatcher.utter_message(
                 response="utter_choose_language", buttons=language_buttons(catalogue)
             )
+            return [SlotSet(PICKER_SLOT, True)]
         return []

@@ -132,8 +132,11 @@ async def poll(application: App, ingress: Ingress, stop: asyncio.Event) -> None:
     """Long-poll getUpdates until ``stop`` is set."""
     bot = application.bot
     await bot.delete_webhook(drop_pending_updates=False)
-    last = await asyncio.to_thread(ingress.inbox.last_update_id)
-    offset = last + 1 if last is not None else None
+    # Start without an offset: Telegram then returns every update it has not
+    # seen confirmed, and the inbox drops the ones already stored. Seeding the
+    # offset from the largest stored update_id would lose updates, because
+    # after a week without updates Telegram numbers the next one at random.
+    offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
         try:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    func,
     select,
     update,
 )
@@ -109,11 +108,6 @@ class UpdateInbox:
             return conn.execute(
                 select(updates.c.state).where(updates.c.update_id == update_id)
             ).scalar_one_or_none()
-
-    def last_update_id(self) -> int | None:
-        with self.engine.connect() as conn:
-            value = conn.execute(select(func.max(updates.c.update_id))).scalar()
-        return int(value) if value is not None else None
 
     def purge_done(self, older_than_seconds: float) -> int:
         """Forget done updates older than the dedupe window."""

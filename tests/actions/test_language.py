@@ -92,6 +92,8 @@ def test_choose_language_policy(
         ("ar", "explicit", Detected("en", 0.99, 9), None, ("ar", "explicit")),
         # a hint gives way to a reasonably sure detection
         ("en", "hint", Detected("ar", 0.6, 2), "en", ("ar", "detected")),
+        # and a text in the hinted language confirms it, however short
+        ("en", "hint", Detected("en", 0.3, 1), "en", ("en", "detected")),
         # a language the assistant cannot speak yet changes nothing
         ("ar", "detected", Detected("xx", 0.99, 9), None, ("ar", "detected")),
     ],
@@ -154,7 +156,9 @@ def test_language_buttons_name_each_language_in_its_own_script() -> None:
 
 async def test_picker_and_choose_language_actions() -> None:
     dispatcher = CollectingDispatcher()
-    await ActionLanguagePicker().run(dispatcher, tracker(), {})
+    assert await ActionLanguagePicker().run(dispatcher, tracker(), {}) == [
+        SlotSet("language_picker_shown", True)
+    ]
     assert dispatcher.messages[0]["response"] == "utter_choose_language"
     assert dispatcher.messages[0]["buttons"] == language_buttons(CAT)
 

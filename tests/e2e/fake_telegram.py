@@ -151,9 +151,9 @@ class FakeTelegram:
         """Make the next ``times`` calls of ``method`` fail."""
         self._failures[method] = Failure(status, retry_after, times)
 
-    async def push(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue an update (an update_id is assigned) for getUpdates."""
-        update = {"update_id": next(self._update_ids), **update}
+    async def push(self, update: dict[str, Any], update_id: int | None = None) -> dict[str, Any]:
+        """Queue an update for getUpdates (numbered in sequence unless given)."""
+        update = {"update_id": next(self._update_ids) if update_id is None else update_id, **update}
         self.updates.append(update)
         return update
 

@@ -98,6 +98,20 @@ async def test_a_restart_neither_loses_nor_repeats_a_message(
     assert sent
 
 
+async def test_a_lower_update_id_after_a_restart_is_not_lost(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
+) -> None:
+    """After a week without updates Telegram numbers the next one at random."""
+    first = gateway_factory(telegram.url, stub_rasa.url).start()
+    await telegram.push(tg.text(207, "hello"))
+    await telegram.wait_sent(207, 1)
+    first.stop()
+    await telegram.push(tg.text(207, "hello again"), update_id=7)
+    gateway_factory(telegram.url, stub_rasa.url).start()
+    await telegram.wait_sent(207, 2)
+    assert [r["message"] for r in stub_rasa.requests] == ["hello", "hello again"]
+
+
 async def test_webhook_checks_the_secret_and_drops_duplicates(
     telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
 ) -> None:
