@@ -22,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,8 +97,11 @@ def percentile(values: list[float], q: float) -> float:
 async def main(count: int) -> int:
     fake = FakeTelegram(TOKEN)
     api = await fake.start()
+    scratch = tempfile.mkdtemp(prefix="lantern-bench-")
     env = {
         **os.environ,
+        # its own inbox: the fake server numbers updates from 1000 on every run
+        "DATABASE_URL": f"sqlite:///{scratch}/gateway.db",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": api,
         "TELEGRAM_WEBHOOK_URL": "",

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600  # Telegram keeps undelivered updates 24 h
+PURGE_EVERY_SECONDS = 3600
 
 
 def build_application(settings: Settings) -> App:
@@ -73,6 +74,16 @@ async def _close_services(application: App) -> None:
         svc.inbox.engine.dispose()
 
 
+async def _purge_regularly(inbox: UpdateInbox, stop: asyncio.Event) -> None:
+    """Forget done updates past the dedupe window, every hour while running."""
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), PURGE_EVERY_SECONDS)
+        if not stop.is_set():
+            removed = await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
+            logger.info("inbox.purged", extra={"removed": removed})
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the gateway until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
@@ -88,6 +99,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered)
     await application.start()
     await ingress.resume()
+    purger = asyncio.create_task(_purge_regularly(svc.inbox, stop))
     runner: web.AppRunner | None = None
     poller: asyncio.Task[None] | None = None
     try:
@@ -109,6 +121,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         logger.info("gateway.stopping")
+        purger.cancel()
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
