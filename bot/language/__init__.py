@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +71,10 @@ class Detection:
 UNKNOWN = Detection(None, 0.0)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _neutral_words() -> frozenset[str]:
     """Words every language uses alike ("ok", "hmm"): they carry no language."""
-    lines = _NEUTRAL_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip().casefold() for w in lines if w.strip() and not w.startswith("#"))
+    return frozenset(w.casefold() for w in scripts.word_list(_NEUTRAL_FILE))
 
 
 class LanguageDetector:
@@ -106,16 +106,8 @@ class LanguageDetector:
     def _scores(self, text: str, script: str, candidates: tuple[str, ...]) -> dict[str, float]:
         """Posterior over the candidates from letters and the statistical detectors."""
         scores = {lang: 1.0 / len(candidates) for lang in candidates}
-        for languages, count in scripts.letter_evidence(text, script).items():
-            penalty = LETTER_PENALTY ** min(count, 2)
-            scores = _normalise(
-                {lang: p * (1.0 if lang in languages else penalty) for lang, p in scores.items()}
-            )
-        for languages, count in scripts.word_evidence(text, script, candidates).items():
-            factor = WORD_EVIDENCE ** min(count, 3)
-            scores = _normalise(
-                {lang: p * (1.0 if lang in languages else factor) for lang, p in scores.items()}
-            )
+        scores = _weigh(scores, scripts.letter_evidence(text, script), LETTER_PENALTY, 2)
+        scores = _weigh(scores, scripts.word_evidence(text, script, candidates), WORD_EVIDENCE, 3)
         if script == scripts.ETHIOPIC:
             return _combine(scores, self.models.cld2(text, candidates), candidates)
         for votes in (
@@ -126,6 +118,25 @@ class LanguageDetector:
         ):
             scores = _combine(scores, votes, candidates)
         return scores
+
+
+def _weigh(
+    scores: dict[str, float],
+    evidence: Mapping[frozenset[str], int],
+    penalty: float,
+    most: int,
+) -> dict[str, float]:
+    """Count each piece of evidence against the languages it does not point to.
+
+    A language outside a group is multiplied by ``penalty`` once per occurrence,
+    at most ``most`` times: repeated evidence helps, but never without bound.
+    """
+    for languages, count in evidence.items():
+        factor = penalty ** min(count, most)
+        scores = _normalise(
+            {lang: p * (1.0 if lang in languages else factor) for lang, p in scores.items()}
+        )
+    return scores
 
 
 def _normalise(scores: dict[str, float]) -> dict[str, float]:
@@ -170,7 +181,7 @@ def _calibrate(posterior: float, letters: int) -> float:
 
 @functools.lru_cache(maxsize=1)
 def default_detector() -> LanguageDetector:
-    """The process-wide detector, built on first use (models load in ~1 s)."""
+    """The process-wide detector, built on first use (models load in a few seconds)."""
     return LanguageDetector()
 
 

@@ -136,14 +136,17 @@ PREFIXES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def word_list(path: Path) -> frozenset[str]:
+    """The words of a list file: one per line, # starts a comment line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
 @functools.cache
 def function_words(language: str) -> frozenset[str]:
     """The function words listed for a language in words/<language>.txt."""
     path = _WORD_LISTS / f"{language}.txt"
-    if not path.exists():
-        return frozenset()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+    return word_list(path) if path.exists() else frozenset()
 
 
 def word_evidence(text: str, script: str, candidates: tuple[str, ...]) -> Counter[frozenset[str]]:
