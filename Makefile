@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 MODEL = $(shell scripts/fingerprint)
 
-.PHONY: help install run test lint typecheck check-texts unit validate train test-stories e2e bench lock clean
+.PHONY: help install run test lint typecheck check-texts content-check unit validate train test-stories e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ install: ## create .venv (Python 3.10) and install the locked dependencies
 run: ## start action server, Rasa and the gateway (terminal chat without a token)
 	@scripts/run
 
-test: install lint typecheck check-texts unit validate train test-stories e2e ## everything CI runs
+test: install lint typecheck check-texts content-check unit validate train test-stories e2e ## everything CI runs
 	@echo "make test: all stages passed"
 
 lint: ## ruff lint and format check
@@ -33,6 +33,9 @@ typecheck: ## mypy (strict) on bot, actions, rasa_ext and catalogue
 
 check-texts: ## every text key in every language, placeholders and buttons valid
 	$(BIN)/python -m catalogue.check
+
+content-check: ## every topic in every language, sourced, dated, within limits, RTL-safe
+	$(BIN)/python -m catalogue.content_check
 
 unit: ## pytest without the end-to-end tests
 	$(BIN)/pytest -q -m "not e2e"

@@ -12,6 +12,7 @@ import copy
 import functools
 import logging
 import os
+import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,14 @@ DEFAULT_LANGUAGE = "en"
 # right way round inside right-to-left text (Unicode bidi algorithm, UAX #9).
 FSI = "\u2068"
 PDI = "\u2069"
+
+# Runs that right-to-left text turns around unless isolated: links, and numbers
+# with their separators ("116 000" would read "000 116", "0800-0432" likewise).
+_LINK = r"(?:https?://|www\.)[^\s\u2068\u2069]+[^\s\u2068\u2069.,;:!?)،؟]"
+_NUMBER = r"\+?\d+(?:[ .\-/]\d+)*"
+_ISOLATED = "\u2068[^\u2069]*\u2069"
+_RUNS = re.compile(f"({_ISOLATED})|({_LINK}|{_NUMBER})")
+UNISOLATED = re.compile(f"{_ISOLATED}|({_LINK}|\\d)")
 
 
 class CatalogueError(ValueError):
@@ -109,6 +118,10 @@ class Catalogue:
         """Return ``code`` when the catalogue has it, else the default language."""
         return code if code is not None and code in self._languages else self.default
 
+    def has(self, key: str) -> bool:
+        """Whether the default language has a text key."""
+        return key in self._texts[self.default]
+
     def keys(self, code: str | None = None) -> set[str]:
         return set(self._texts[code or self.default])
 
@@ -128,17 +141,22 @@ class Catalogue:
             code = self.default
         if template is None:
             raise KeyError(key)
-        if not values or "{" not in template:
-            return template
+        return self.format(template, code, values)
+
+    def format(self, template: str, language: str, values: Mapping[str, Any] | None = None) -> str:
+        """Fill a template's placeholders and, in right-to-left text, isolate numbers and links."""
+        code = self.resolve(language)
         rtl = self._languages[code].rtl
-        filled = _Values(
-            {
-                name: _isolate(str(v), rtl)
-                for name, v in values.items()
-                if isinstance(v, str | int | float)
-            }
-        )
-        return string.Formatter().vformat(template, (), filled)
+        if values and "{" in template:
+            filled = _Values(
+                {
+                    name: _isolate(str(v), rtl)
+                    for name, v in values.items()
+                    if isinstance(v, str | int | float)
+                }
+            )
+            template = string.Formatter().vformat(template, (), filled)
+        return isolate_runs(template) if rtl else template
 
     def render(
         self, response: Mapping[str, Any], language: str | None, values: Mapping[str, Any]
@@ -179,6 +197,21 @@ class Catalogue:
 def _isolate(value: str, rtl: bool) -> str:
     """Wrap a value in Unicode isolates inside right-to-left text."""
     return f"{FSI}{value}{PDI}" if rtl else value
+
+
+def isolate_runs(text: str) -> str:
+    """Isolate every link and number in a right-to-left text, once.
+
+    Translators write "اتصل بالرقم 116 000" as they would on paper; the
+    isolates that keep it from showing as "000 116" are added here, so nobody
+    has to type invisible characters.
+    """
+    return _RUNS.sub(lambda m: m.group(1) or f"{FSI}{m.group(2)}{PDI}", text)
+
+
+def unisolated(text: str) -> list[str]:
+    """Digits and links in a text that are outside any isolate (for the checks)."""
+    return [m.group(1) for m in UNISOLATED.finditer(text) if m.group(1)]
 
 
 def _read_locale(path: Path) -> tuple[Language, dict[str, str]]:

@@ -81,7 +81,11 @@ def main(domain_path: Path = ROOT / "domain.yml") -> int:
     domain = yaml.safe_load(domain_path.read_text(encoding="utf-8"))
     print("Text coverage per language:")
     print("\n".join(coverage(catalogue)))
-    found = problems(catalogue, domain)
+    return report(problems(catalogue, domain))
+
+
+def report(found: list[str]) -> int:
+    """Print each problem on stderr and a count; the exit status for a check."""
     for line in found:
         print(f"error: {line}", file=sys.stderr)
     print(f"{len(found)} problem(s)")
