@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from catalogue import default_catalogue
+from catalogue.content import default_content
 from tests.e2e import fake_telegram as tg
 from tests.e2e.conftest import Gateway
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
 CAT = default_catalogue()
+CONTENT = default_content()
 
 
 def texts_in(language: str) -> set[str]:
@@ -77,3 +79,29 @@ async def test_an_explicit_choice_switches_and_a_negated_one_does_not(
     await telegram.push(tg.text(310, "شكرا كتير على المساعدة"))
     sent = await telegram.wait_sent(310, 5)
     assert sent[-1]["text"] in texts_in("fr"), "an explicit choice sticks"
+
+
+SCHOOL = {
+    "ps": "زه غواړم دلته ښوونځي ته ولاړ شم",
+    "ti": "ኣብዚ ናብ ቤት ትምህርቲ ክኸይድ ይኽእል ድየ",
+    "ar": "ممكن روح عالمدرسة هون؟",
+    "fr": "est-ce que je peux aller à l'école ici",
+}
+
+
+@pytest.mark.parametrize("language", sorted(SCHOOL))
+async def test_a_topic_is_answered_from_the_content_in_the_childs_language(
+    telegram: FakeTelegram, gateway: Gateway, language: str
+) -> None:
+    chat = 320 + sorted(SCHOOL).index(language)
+    await telegram.push(tg.text(chat, CONVERSATIONS[language][0], language="en"))
+    await telegram.wait_sent(chat, 1)
+    before = len(telegram.sent(chat))
+    await telegram.push(tg.text(chat, SCHOOL[language], language="en"))
+    sent = await telegram.wait_sent(chat, before + 1)
+    answer = CONTENT.answer("ask_school", language, None)
+    assert answer is not None
+    expected = CONTENT.messages(answer, CAT)[0]
+    assert sent[before]["text"] == expected["text"]
+    titles = [b["text"] for row in sent[before]["reply_markup"]["inline_keyboard"] for b in row]
+    assert titles[0] == CAT.text("button.more", language)
