@@ -53,6 +53,8 @@ LETTER_PENALTY = 0.05
 # A function word or grammatical prefix of one language counts less than a
 # distinctive letter: a loanword or a name can carry one.
 WORD_EVIDENCE = 0.3
+# A letter that only leans towards a language (scripts.SOFT_LETTER_TABLES).
+SOFT_LETTER_PENALTY = 0.6
 # Below this margin between the two best languages, langdetect is asked too.
 CLOSE_CALL = 0.25
 
@@ -107,9 +109,12 @@ class LanguageDetector:
         """Posterior over the candidates from letters and the statistical detectors."""
         scores = {lang: 1.0 / len(candidates) for lang in candidates}
         scores = _weigh(scores, scripts.letter_evidence(text, script), LETTER_PENALTY, 2)
+        soft = scripts.letter_evidence(text, script, scripts.SOFT_LETTER_TABLES)
+        scores = _weigh(scores, soft, SOFT_LETTER_PENALTY, 3)
         scores = _weigh(scores, scripts.word_evidence(text, script, candidates), WORD_EVIDENCE, 3)
         if script == scripts.ETHIOPIC:
-            return _combine(scores, self.models.cld2(text, candidates), candidates)
+            letters = scripts.profile(text).letters
+            return _combine(scores, self.models.cld2(text, candidates, letters), candidates)
         for votes in (
             self.models.fasttext(text, candidates),
             self.models.langid(text, candidates),

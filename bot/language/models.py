@@ -41,6 +41,10 @@ LANGDETECT = {"ar", "fa", "ur", "bn", "fr", "en", "uk", "ru", "tr", "so", "it", 
               "es", "sv", "nl"}  # fmt: skip
 CLD2 = {"ti", "am"}
 CLD2_TEMPER = 0.5
+# On a word or two CLD2 answers the bigger language of a pair (Amharic over
+# Tigrinya) whatever the letters: its vote grows with the text's length and
+# counts fully from this many letters.
+CLD2_FULL_LETTERS = 20
 # wordfreq's small lists (words of frequency 1e-6 and above). Greek and Bengali
 # are decided by their script, so their lists are not loaded.
 WORDFREQ = ("ar", "fa", "ur", "fr", "en", "uk", "ru", "tr", "it", "de", "es", "sv", "nl")
@@ -146,8 +150,10 @@ class Models:
         top = max(scores.values())
         return _restrict(((lang, math.exp(s - top)) for lang, s in scores.items()), candidates)
 
-    def cld2(self, text: str, candidates: Iterable[str]) -> dict[str, float]:
-        """CLD2's shares of the text; it tells Tigrinya from Amharic."""
+    def cld2(
+        self, text: str, candidates: Iterable[str], letters: int = CLD2_FULL_LETTERS
+    ) -> dict[str, float]:
+        """CLD2's shares of the text; it tells Tigrinya from Amharic in sentences."""
         candidates = [c for c in candidates if c in CLD2]
         try:
             _, _, details = pycld2.detect(text, bestEffort=True)
@@ -158,8 +164,9 @@ class Models:
             return {}
         # CLD2's shares are near all-or-nothing, not probabilities: the square
         # root tempers them so letters and grammar can still outweigh them.
+        temper = CLD2_TEMPER * min(1.0, letters / CLD2_FULL_LETTERS)
         return _restrict(
-            ((c, (shares.get(c, 0.0) + 1.0) ** CLD2_TEMPER) for c in candidates), candidates
+            ((c, (shares.get(c, 0.0) + 1.0) ** temper) for c in candidates), candidates
         )
 
     def langdetect(self, text: str, candidates: Iterable[str]) -> dict[str, float]:

@@ -69,3 +69,12 @@ def test_cli_writes_one_json_object_per_line_in_order() -> None:
     results = [json.loads(line) for line in out.splitlines()]
     assert [r["language"] for r in results] == ["en", None, "ti", None]
     assert all(0.0 <= r["confidence"] <= 1.0 for r in results)
+
+
+def test_one_ethiopic_word_follows_its_letters_not_cld2s_default() -> None:
+    # CLD2 says Amharic for any single Ethiopic word; the pharyngeal ሕ/ዓ lean
+    # Tigrinya, while a sentence with Amharic grammar stays Amharic.
+    assert detect("ሕጻን").language == "ti"
+    assert detect("ዓርከይ").language == "ti"
+    assert detect("ሐኪም እፈልጋለሁ").language == "am"
+    assert detect("ሰላም እንዴት ነህ ወንድሜ").language == "am"

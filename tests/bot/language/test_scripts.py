@@ -22,3 +22,9 @@ def test_distinctive_letters() -> None:
     assert urdu[frozenset({"ur"})] == 2  # ے and ں
     assert scripts.letter_evidence("привіт", scripts.CYRILLIC)[frozenset({"uk"})] == 1
     assert scripts.letter_evidence("ኣብ", scripts.ETHIOPIC)[frozenset({"ti"})] == 1
+
+
+def test_soft_letters_lean_without_deciding() -> None:
+    soft = scripts.letter_evidence("ሓወይ ዓርከይ", scripts.ETHIOPIC, scripts.SOFT_LETTER_TABLES)
+    assert soft == {frozenset({"ti"}): 2}
+    assert scripts.letter_evidence("ሓወይ", scripts.ETHIOPIC) == {}
