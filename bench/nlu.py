@@ -14,10 +14,9 @@ detector, which adds no features) with Rasa's trainer on folds of
    language's examples alone.
 
 Variants: ``project`` (config.yml), ``word`` (no character n-grams), ``char25``
-(character 2-5-grams), ``stock`` (Rasa's LogisticRegressionClassifier on raw
-counts), ``C=<x>`` (the normalised classifier with another strength).
+(character 2-5-grams instead of 1-4).
 
-Usage: ``python bench/nlu.py [--folds 5] [--variants project,stock] [--no-per-language]``.
+Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language]``.
 A full run trains about 85 models (30-40 minutes on two cores).
 """
 
@@ -86,15 +85,6 @@ def pipeline_variant(name: str) -> dict[str, Any]:
         for component in config["pipeline"]:
             if component.get("analyzer") == "char_wb":
                 component["min_ngram"], component["max_ngram"] = 2, 5
-    elif name == "stock":  # Rasa's own logistic regression on raw counts
-        for component in config["pipeline"]:
-            if component["name"] == "rasa_ext.intent.NormalizedLogisticRegression":
-                component.clear()
-                component.update(name="LogisticRegressionClassifier", random_state=42)
-    elif name.startswith("C="):  # the normalised classifier with another strength
-        for component in config["pipeline"]:
-            if component["name"] == "rasa_ext.intent.NormalizedLogisticRegression":
-                component["C"] = float(name[2:])
     elif name != "project":
         raise SystemExit(f"unknown variant {name}")
     return config
@@ -232,7 +222,7 @@ def print_cv(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--variants", default="project,stock")
+    parser.add_argument("--variants", default="project,word,char25")
     parser.add_argument("--no-per-language", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
