@@ -13,8 +13,10 @@ detector, which adds no features) with Rasa's trainer on folds of
 3. per language, 5-fold cross-validation of a model trained on that
    language's examples alone.
 
-Variants: ``project`` (config.yml), ``word`` (no character n-grams), ``char25``
-(character 2-5-grams instead of 1-4).
+Variants: ``project`` (config.yml), ``word`` (no character n-grams),
+``char<low><high>`` (another character n-gram range, e.g. ``char14``), ``diet``
+or ``diet:<epochs>`` (Rasa's DIETClassifier on the same features instead of
+logistic regression).
 
 Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language]``.
 A full run trains about 85 models (30-40 minutes on two cores).
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import logging
 import os
 import random
@@ -81,10 +85,25 @@ def pipeline_variant(name: str) -> dict[str, Any]:
     config.pop("policies", None)
     if name == "word":  # word counts only: no character n-grams
         config["pipeline"] = [c for c in config["pipeline"] if c.get("analyzer") != "char_wb"]
-    elif name == "char25":  # wider character n-grams
+    elif name.startswith("char"):  # other character n-gram ranges: char14, char25, char36
+        low, high = int(name[4]), int(name[5])
         for component in config["pipeline"]:
             if component.get("analyzer") == "char_wb":
-                component["min_ngram"], component["max_ngram"] = 2, 5
+                component["min_ngram"], component["max_ngram"] = low, high
+    elif name.startswith("diet"):  # DIET on the same sparse features: "diet" or "diet:<epochs>"
+        epochs = int(name.split(":")[1]) if ":" in name else 100
+        config["pipeline"] = [
+            {
+                "name": "DIETClassifier",
+                "epochs": epochs,
+                "entity_recognition": False,
+                "constrain_similarities": True,
+                "random_seed": 42,
+            }
+            if c["name"] == "LogisticRegressionClassifier"
+            else c
+            for c in config["pipeline"]
+        ]
     elif name != "project":
         raise SystemExit(f"unknown variant {name}")
     return config
@@ -118,7 +137,8 @@ def train_and_predict(
     write_training_data(train, data)
     config_path = work / "config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    model = train_nlu(str(config_path), str(data), str(work / "models"))
+    with contextlib.redirect_stdout(io.StringIO()):  # Rasa prints each model's path
+        model = train_nlu(str(config_path), str(data), str(work / "models"))
     if model is None:
         raise SystemExit("training failed")
     agent = Agent.load(model)
@@ -222,7 +242,7 @@ def print_cv(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--variants", default="project,word,char25")
+    parser.add_argument("--variants", default="project,word,char14")
     parser.add_argument("--no-per-language", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
