@@ -14,9 +14,7 @@ detector, which adds no features) with Rasa's trainer on folds of
    language's examples alone.
 
 Variants: ``project`` (config.yml), ``word`` (no character n-grams),
-``char<low><high>`` (another character n-gram range, e.g. ``char14``), ``diet``
-or ``diet:<epochs>`` (Rasa's DIETClassifier on the same features instead of
-logistic regression).
+``char<low><high>`` (another character n-gram range, e.g. ``char14``).
 
 Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language]``.
 A full run trains about 85 models (30-40 minutes on two cores).
@@ -90,20 +88,6 @@ def pipeline_variant(name: str) -> dict[str, Any]:
         for component in config["pipeline"]:
             if component.get("analyzer") == "char_wb":
                 component["min_ngram"], component["max_ngram"] = low, high
-    elif name.startswith("diet"):  # DIET on the same sparse features: "diet" or "diet:<epochs>"
-        epochs = int(name.split(":")[1]) if ":" in name else 100
-        config["pipeline"] = [
-            {
-                "name": "DIETClassifier",
-                "epochs": epochs,
-                "entity_recognition": False,
-                "constrain_similarities": True,
-                "random_seed": 42,
-            }
-            if c["name"] == "LogisticRegressionClassifier"
-            else c
-            for c in config["pipeline"]
-        ]
     elif name != "project":
         raise SystemExit(f"unknown variant {name}")
     return config
