@@ -49,19 +49,6 @@ def parse_country(content: Content, value: object) -> str:
     return value if isinstance(value, str) and value in content.countries else OTHER_COUNTRY
 
 
-def country_buttons(content: Content) -> list[dict[str, str]]:
-    """One button per country with its own facts, then "another country".
-
-    The domain's ``utter_ask_country`` holds these buttons (so the NLG puts
-    their titles into the child's language); the content check compares them.
-    """
-    codes = [*sorted(content.countries), OTHER_COUNTRY]
-    return [
-        {"title": f"country.{code}", "payload": f'/inform_country{{"country":"{code}"}}'}
-        for code in codes
-    ]
-
-
 def answer_topic(
     dispatcher: CollectingDispatcher, topic: str, country: str | None
 ) -> list[EventType]:
