@@ -197,7 +197,7 @@ class Content:
             rendered[0] = f"{rendered[0]}\n\n{checked}"
         messages: list[dict[str, Any]] = [{"text": text} for text in rendered]
         messages[-1]["buttons"] = self.buttons(
-            entry.topic, language, catalogue, more=not more and bool(answer.more)
+            entry.topic, language, catalogue, offer_more=not more and bool(answer.more)
         )
         direction = catalogue.language(catalogue.resolve(language)).direction
         for message in messages:
@@ -205,11 +205,11 @@ class Content:
         return messages
 
     def buttons(
-        self, topic: str, language: str, catalogue: Catalogue, *, more: bool
+        self, topic: str, language: str, catalogue: Catalogue, *, offer_more: bool
     ) -> list[dict[str, str]]:
-        """Tell me more (when ``more``), related topics, a person, the menu."""
+        """Tell me more (when ``offer_more``), related topics, a person, the menu."""
         buttons: list[dict[str, str]] = []
-        if more:
+        if offer_more:
             buttons.append(
                 {
                     "title": catalogue.text("button.more", language),

@@ -38,8 +38,10 @@ def today() -> dt.date:
     return dt.date.fromisoformat(override) if override else dt.date.today()
 
 
-def entry_problems(content: Content, entry: Entry, on: dt.date) -> Iterable[str]:
-    """What is wrong with one entry on its own."""
+def entry_problems(
+    content: Content, entry: Entry, on: dt.date, fact_names: set[str]
+) -> Iterable[str]:
+    """What is wrong with one entry on its own (``fact_names``: every country's facts)."""
     where = f"{entry.language}.yml {entry.topic}/{entry.country}"
     if entry.topic not in content.topics:
         yield f"{where}: unknown topic"
@@ -58,8 +60,7 @@ def entry_problems(content: Content, entry: Entry, on: dt.date) -> Iterable[str]
         yield f"{where}: review must be source, draft or 'reviewed by <who>'"
     if len(entry.more) > MAX_MORE:
         yield f"{where}: {len(entry.more)} 'more' messages (at most {MAX_MORE})"
-    facts = {name for country in content.countries.values() for name in country.facts}
-    allowed = {"country", *facts} if entry.country != EU else set()
+    allowed = {"country", *fact_names} if entry.country != EU else set()
     for name in sorted(entry.needs() - allowed):
         yield f"{where}: placeholder {{{name}}} does not resolve"
 
@@ -108,8 +109,9 @@ def problems(content: Content, catalogue: Catalogue, on: dt.date) -> list[str]:
                 found.append(f"{language.code}.yml {topic}: missing (no EU-wide entry)")
     for code in sorted(content.languages - {lang.code for lang in catalogue.languages}):
         found.append(f"{code}.yml: content for a language with no locale file")
+    fact_names = {name for country in content.countries.values() for name in country.facts}
     for entry in content.entries.values():
-        found.extend(entry_problems(content, entry, on))
+        found.extend(entry_problems(content, entry, on, fact_names))
     for code, country in sorted(content.countries.items()):
         for name, fact in sorted(country.facts.items()):
             if not fact.sources:
