@@ -1,38 +1,15 @@
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
-from bot.store import UpdateInbox, make_engine, updates
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+from bot.store import UpdateInbox, updates
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UpdateInbox]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/sub/inbox.db")
-        yield UpdateInbox(engine)
-        engine.dispose()
-        return
-    # A schema of its own per test, so runs never see each other's rows.
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(POSTGRES)
-    engine = engine.execution_options(schema_translate_map={None: schema})
-    try:
-        yield UpdateInbox(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+@pytest.fixture
+def inbox(engine: Engine) -> UpdateInbox:
+    return UpdateInbox(engine)
 
 
 def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
