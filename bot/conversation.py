@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ChatAction
@@ -87,7 +88,7 @@ async def forward(
     """Send a child's message to Rasa, patiently, and deliver the replies in order."""
     sender = svc.pseudonyms.sender(CHANNEL, chat_id)
     chat_ref = sender[:12]
-    metadata = {"channel": CHANNEL, "input": kind}
+    metadata: dict[str, Any] = {"channel": CHANNEL, "input": kind, "helpline": svc.desk is not None}
     if hint:
         metadata["language_hint"] = hint
     loop = asyncio.get_running_loop()
@@ -133,7 +134,12 @@ async def deliver(
     for reply in replies:
         if reply.language:
             svc.languages.remember(chat_ref, reply.language)
-        if reply.custom:
+        handoff = reply.custom.get("handoff")
+        if isinstance(handoff, dict) and svc.desk is not None:
+            sender = svc.pseudonyms.sender(CHANNEL, chat_id)
+            language = reply.language or fallback_language(svc, chat_ref, None)
+            await svc.desk.open(chat_id, sender, handoff, language)
+        elif reply.custom:
             logger.info(
                 "reply.custom_ignored", extra={"chat": chat_ref, "keys": sorted(reply.custom)}
             )

@@ -6,25 +6,32 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram.ext import AIORateLimiter, Application
 
+from bot.conversation import CHANNEL
+from bot.conversation import deliver as deliver_replies
 from bot.handlers import register
+from bot.helpline.desk import Desk
+from bot.helpline.store import TicketStore
 from bot.ingress import ALLOWED_UPDATES, Ingress, PerChatProcessor, poll, webhook_app
 from bot.logs import Pseudonyms
-from bot.rasa_client import RasaClient
+from bot.rasa_client import RasaClient, Reply
 from bot.services import SERVICES_KEY, App, Services
 from bot.settings import Settings
 from bot.store import UpdateInbox, make_engine
-from catalogue import default_catalogue
+from catalogue import default_catalogue, staff_catalogue
+from catalogue.content import default_content
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600  # Telegram keeps undelivered updates 24 h
 PURGE_EVERY_SECONDS = 3600
+REMIND_CHECK_SECONDS = 20.0
 
 
 def build_application(settings: Settings) -> App:
@@ -52,15 +59,35 @@ def build_application(settings: Settings) -> App:
 async def _open_services(application: App) -> None:
     """Create the shared clients (called once the application is initialised)."""
     settings: Settings = application.bot_data["settings"]
-    inbox = UpdateInbox(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    inbox = UpdateInbox(engine)
     await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
-    application.bot_data[SERVICES_KEY] = Services(
+    svc = Services(
         settings=settings,
-        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout),
+        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, token=settings.rasa_token),
         inbox=inbox,
         pseudonyms=Pseudonyms(settings.pseudonym_key),
         catalogue=default_catalogue(),
     )
+    if settings.helpline_chat_id is not None:
+        bot = application.bot
+
+        async def deliver(chat_id: int, replies: Sequence[Reply]) -> None:
+            chat_ref = svc.pseudonyms.ref(CHANNEL, chat_id)
+            await deliver_replies(bot, svc, chat_id, chat_ref, replies)
+
+        svc.desk = Desk(
+            bot,
+            settings,
+            await asyncio.to_thread(TicketStore, engine),
+            svc.rasa,
+            svc.pseudonyms,
+            svc.catalogue,
+            staff_catalogue(),
+            default_content(),
+            deliver,
+        )
+    application.bot_data[SERVICES_KEY] = svc
     processor = application.update_processor
     assert isinstance(processor, PerChatProcessor)
     processor.inbox = inbox
@@ -72,6 +99,20 @@ async def _close_services(application: App) -> None:
     if svc is not None:
         await svc.rasa.aclose()
         svc.inbox.engine.dispose()
+
+
+async def _remind_regularly(desk: Desk, settings: Settings, stop: asyncio.Event) -> None:
+    """Announce unclaimed tickets again and nudge waiting children, while running."""
+    shortest = min(settings.helpline_remind_minutes, settings.helpline_nudge_minutes) * 60
+    every = max(0.5, min(REMIND_CHECK_SECONDS, shortest / 4))
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if not stop.is_set():
+            try:
+                await desk.remind()
+            except Exception:  # a bad round must not end the loop
+                logger.exception("handoff.remind_round_failed")
 
 
 async def _purge_regularly(inbox: UpdateInbox, stop: asyncio.Event) -> None:
@@ -100,6 +141,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await application.start()
     await ingress.resume()
     purger = asyncio.create_task(_purge_regularly(svc.inbox, stop))
+    reminder = None
+    if svc.desk is not None:
+        reminder = asyncio.create_task(_remind_regularly(svc.desk, settings, stop))
     runner: web.AppRunner | None = None
     poller: asyncio.Task[None] | None = None
     try:
@@ -122,6 +166,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         logger.info("gateway.stopping")
         purger.cancel()
+        if reminder is not None:
+            reminder.cancel()
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import CHANNEL, fallback_language, forward, say
+from bot.helpline import handlers as helpline
 from bot.rasa_client import RasaReplyError
 from bot.render import valid_payload
 from bot.services import App, services
@@ -29,6 +30,8 @@ COMMANDS = {
     "help": "/help",
     "menu": "/help",
     "language": "/choose_language",
+    "human": "/talk_to_human",
+    "end": "/help",  # with a person, /end closes the ticket (bot/helpline); without, the menu
 }
 UNKNOWN_COMMAND = "/unknown_command"
 # Attachments the assistant cannot read yet, in the order Telegram documents them.
@@ -169,6 +172,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(application: App, helpline_chat_id: int | None) -> None:
     """Attach the handlers; order matters: foreign chats are dealt with first."""
+    if helpline_chat_id is not None:
+        helpline.register(application, helpline_chat_id)  # group -1: runs first
     private = filters.ChatType.PRIVATE
     application.add_handler(ChatMemberHandler(on_foreign_chat, ChatMemberHandler.MY_CHAT_MEMBER))
     foreign = ~private

@@ -74,7 +74,14 @@ def parse_replies(body: Any) -> list[Reply]:
 class RasaClient:
     """Send one child's message to Rasa and return the assistant's replies."""
 
-    def __init__(self, base_url: str, timeout: float, client: httpx.AsyncClient | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        client: httpx.AsyncClient | None = None,
+        token: str | None = None,
+    ):
+        self._token = token
         self._client = client or httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=5.0),
@@ -112,6 +119,35 @@ class RasaClient:
         except ValueError as exc:
             raise RasaReplyError("reply is not JSON") from exc
         return parse_replies(data)
+
+    async def resume(self, sender: str, *, trigger: str | None = None) -> list[Reply]:
+        """End a pause (ConversationResumed), then optionally trigger an intent.
+
+        Uses Rasa's HTTP API (``--enable-api``, authenticated with RASA_TOKEN);
+        returns the replies the triggered intent produced.
+        """
+        params = {"include_events": "NONE"}
+        if self._token:
+            params["token"] = self._token
+        path = f"/conversations/{sender}"
+        try:
+            # action_listen after the resume: the pause ended the turn without one,
+            # and rules expect the child's next intent to follow a listen.
+            events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+            response = await self._client.post(f"{path}/tracker/events", params=params, json=events)
+            response.raise_for_status()
+            if trigger is None:
+                return []
+            response = await self._client.post(
+                f"{path}/trigger_intent", params=params, json={"name": trigger}
+            )
+            response.raise_for_status()
+        except httpx.TransportError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        except httpx.HTTPStatusError as exc:
+            raise RasaReplyError(f"HTTP {exc.response.status_code}") from exc
+        body = response.json()
+        return parse_replies(body.get("messages", []) if isinstance(body, dict) else None)
 
     async def aclose(self) -> None:
         await self._client.aclose()

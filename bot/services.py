@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 from telegram.ext import Application, ContextTypes
 
+from bot.helpline.desk import Desk
 from bot.logs import Pseudonyms
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -45,6 +46,8 @@ class Services:
     pseudonyms: Pseudonyms
     catalogue: Catalogue
     languages: RecentLanguages = field(default_factory=RecentLanguages)
+    # the helpline desk, when HELPLINE_CHAT_ID names a staff group
+    desk: Desk | None = None
     # update_ids handled again after a restart: Rasa is asked to replay, not redo
     recovered: set[int] = field(default_factory=set)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
+
+from bot.helpline.hours import Hours, HoursError
 
 
 class ConfigError(Exception):
@@ -60,6 +63,10 @@ class Settings:
     rasa_url: str
     rasa_token: str | None
     helpline_chat_id: int | None
+    helpline_hours: Hours
+    helpline_hours_by_country: Mapping[str, Hours]
+    helpline_remind_minutes: float
+    helpline_nudge_minutes: float
     database_url: str
     pseudonym_key: bytes
     rasa_timeout: float
@@ -94,6 +101,12 @@ class Settings:
         assert port is not None
         if not 0 < port < 65536:
             raise ConfigError(f"WEBHOOK_PORT must be a TCP port, got {port}")
+        hours = _hours(env, "HELPLINE_HOURS")
+        by_country = {
+            name.removeprefix("HELPLINE_HOURS_"): _hours(env, name)
+            for name in sorted(env)
+            if re.fullmatch(r"HELPLINE_HOURS_[A-Z]{2}", name) and env[name]
+        }
         api_url = _url(env, "TELEGRAM_API_URL", "https://api.telegram.org")
         rasa_url = _url(env, "RASA_URL", "http://127.0.0.1:5005")
         assert api_url is not None and rasa_url is not None
@@ -107,12 +120,27 @@ class Settings:
             rasa_url=rasa_url,
             rasa_token=env.get("RASA_TOKEN") or None,
             helpline_chat_id=_int(env, "HELPLINE_CHAT_ID"),
+            helpline_hours=hours,
+            helpline_hours_by_country=by_country,
+            helpline_remind_minutes=_float(env, "HELPLINE_REMIND_MINUTES", 5.0),
+            helpline_nudge_minutes=_float(env, "HELPLINE_NUDGE_MINUTES", 10.0),
             database_url=env.get("DATABASE_URL") or "sqlite:///var/gateway.db",
             pseudonym_key=key.encode(),
             rasa_timeout=_float(env, "RASA_TIMEOUT", 30.0),
             rasa_retry_seconds=_float(env, "RASA_RETRY_SECONDS", 300.0),
             log_level=level,
         )
+
+    def hours_for(self, country: str | None) -> Hours:
+        """The helpline's hours for a country, or the general ones."""
+        return self.helpline_hours_by_country.get((country or "").upper(), self.helpline_hours)
+
+
+def _hours(env: Mapping[str, str], name: str) -> Hours:
+    try:
+        return Hours.parse(env.get(name) or "24/7")
+    except HoursError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _valid_secret(secret: str) -> bool:

@@ -241,3 +241,11 @@ def default_catalogue() -> Catalogue:
     """The catalogue under ``LANTERN_LOCALES`` (default ``data/locales``), loaded once."""
     directory = Path(os.environ.get("LANTERN_LOCALES", str(DEFAULT_LOCALES)))
     return Catalogue.load(directory)
+
+
+DEFAULT_STAFF_TEXTS = ROOT / "data" / "staff"
+
+
+def staff_catalogue() -> Catalogue:
+    """The helpline staff's texts (``data/staff``): cards, command answers, reminders."""
+    return Catalogue.load(DEFAULT_STAFF_TEXTS)

@@ -192,6 +192,7 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": api_url,
             "RASA_URL": rasa_url,
+            "RASA_TOKEN": RASA_TOKEN,
             "PSEUDONYM_KEY": PSEUDONYM_KEY,
             "DATABASE_URL": f"sqlite:///{db}",
             "LOG_LEVEL": "INFO",

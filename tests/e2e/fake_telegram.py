@@ -28,6 +28,7 @@ class Call:
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
     ok: bool = True  # False when the fake answered with an error
+    result: Any = None  # what the fake answered
 
 
 @dataclass
@@ -53,6 +54,11 @@ class FakeTelegram:
         self._failures: dict[str, Failure] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # the staff group: whether it has topics, who is in it
+        self.forum = True
+        self.members: set[int] = set()
+        self.blocked: set[int] = set()  # children who blocked the bot: 403 on sends
+        self._thread_ids = itertools.count(500)
 
     # -- server -----------------------------------------------------------
     async def start(self) -> str:
@@ -89,10 +95,17 @@ class FakeTelegram:
                 "Too Many Requests" if failure.status == 429 else "Bad Gateway",
                 extra,
             )
+        if method in ("sendMessage", "copyMessage") and _int(params.get("chat_id")) in self.blocked:
+            call.ok = False
+            return _error(403, "Forbidden: bot was blocked by the user")
+        if method == "createForumTopic" and not self.forum:
+            call.ok = False
+            return _error(400, "Bad Request: the chat is not a forum")
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, f"Not Found: method {method}")
-        return web.json_response({"ok": True, "result": await handler(params)})
+        call.result = await handler(params)
+        return web.json_response({"ok": True, "result": call.result})
 
     # -- Bot API methods ----------------------------------------------------
     async def _m_getMe(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -127,13 +140,54 @@ class FakeTelegram:
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        return {
+        message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lantern"},
             "text": params.get("text", ""),
         }
+        if params.get("message_thread_id"):
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+        return message
+
+    async def _m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids)}
+
+    async def _m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        chat: dict[str, Any] = {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": "Staff",
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+        }
+        if self.forum:
+            chat["is_forum"] = True
+        return chat
+
+    async def _m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = int(params["user_id"])
+        status = "member" if user_id in self.members else "left"
+        return {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "X"}}
+
+    async def _m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "message_thread_id": next(self._thread_ids),
+            "name": params["name"],
+            "icon_color": 0,
+        }
+
+    async def _m_closeForumTopic(self, _: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_pinChatMessage(self, _: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_unpinChatMessage(self, _: dict[str, Any]) -> bool:
+        return True
 
     async def _m_sendChatAction(self, _: dict[str, Any]) -> bool:
         return True
@@ -183,6 +237,13 @@ class FakeTelegram:
         return result() if result else True
 
 
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 async def _params(request: web.Request) -> dict[str, Any]:
     """Bot API parameters from JSON, form or query, with JSON-encoded fields decoded."""
     if request.content_type == "application/json":
@@ -218,9 +279,13 @@ def private_chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "Child"}
 
 
+# Message IDs as Telegram gives them: unique within a chat (here, unique overall).
+_incoming_ids = itertools.count(int(time.time() * 1000) % 1_000_000)
+
+
 def message(chat_id: int, language: str | None = "en", **content: Any) -> dict[str, Any]:
     return {
-        "message_id": int(time.time() * 1000) % 1_000_000,
+        "message_id": next(_incoming_ids),
         "date": int(time.time()),
         "chat": private_chat(chat_id),
         "from": user(chat_id, language),
@@ -303,13 +368,49 @@ def added_to_group(chat_id: int, chat_type: str = "group", by: int = 77) -> dict
     }
 
 
-def group_text(chat_id: int, body: str, by: int = 77) -> dict[str, Any]:
-    return {
-        "message": {
-            "message_id": 5,
+def group_text(
+    chat_id: int,
+    body: str,
+    by: int = 77,
+    *,
+    thread_id: int | None = None,
+    message_id: int | None = None,
+    reply_to: int | None = None,
+) -> dict[str, Any]:
+    msg: dict[str, Any] = {
+        "message_id": message_id or 5,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "supergroup", "title": "Staff", "is_forum": True},
+        "from": {"id": by, "is_bot": False, "first_name": f"Staff{by}"},
+        "text": body,
+    }
+    if body.startswith("/"):
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(body.split()[0])}]
+    if thread_id is not None:
+        msg["message_thread_id"] = thread_id
+        msg["is_topic_message"] = True
+    if reply_to is not None:
+        msg["reply_to_message"] = {
+            "message_id": reply_to,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "supergroup", "title": "Staff"},
-            "from": user(by),
-            "text": body,
+        }
+    return {"message": msg}
+
+
+def group_button(chat_id: int, data: str, by: int) -> dict[str, Any]:
+    return {
+        "callback_query": {
+            "id": f"cb{time.monotonic_ns()}",
+            "from": {"id": by, "is_bot": False, "first_name": f"Staff{by}"},
+            "chat_instance": "2",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "supergroup", "title": "Staff"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Lantern"},
+                "text": "card",
+            },
         }
     }

@@ -1,0 +1,534 @@
+"""The helpline desk: tickets between a child's chat and the staff group.
+
+The assistant asks for a person by sending a ``handoff`` custom payload (see
+``actions/handoff.py``) after it paused the conversation. The desk opens a
+ticket, gives it a forum topic in the staff group (or a card, when the group has
+no topics), and from then on carries messages both ways with ``copyMessage``,
+which shows neither side's name. Closing resumes the assistant through Rasa's
+HTTP API. Everything the desk must not forget lives in the ticket store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+
+from bot.helpline.store import WAITING, Ticket, TicketStore
+from bot.logs import Pseudonyms
+from bot.rasa_client import Button, RasaClient, Reply
+from bot.settings import Settings
+from catalogue import Catalogue
+from catalogue.content import Content
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CHANNEL = "telegram"
+TURNS_ON_CARD = 10
+TURN_CHARS = 300  # a turn on the card is cut to this many characters
+TOPIC_TITLE_LIMIT = 128  # Bot API limit for forum topic names
+SEND_ATTEMPTS = 5
+FIRST_RETRY_SECONDS = 1.0
+MEMBER_CACHE_SECONDS = 60.0
+DEFAULT_WAIT_MINUTES = 5
+STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
+END_PAYLOAD = "/end_handoff"
+RISKS = ("normal", "urgent")
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    """What the assistant's ``handoff`` payload says; unknown values are dropped."""
+
+    reason: str
+    risk: str
+    language: str
+    confidence: float | None
+    country: str | None
+    topic: str | None
+    asked: str | None
+    turns: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], fallback_language: str) -> HandoffRequest:
+        def text(key: str, limit: int) -> str | None:
+            value = data.get(key)
+            return value[:limit] if isinstance(value, str) and value else None
+
+        turns = []
+        for turn in data.get("turns") or []:
+            if isinstance(turn, dict) and turn.get("who") in ("child", "bot"):
+                words = turn.get("text")
+                if isinstance(words, str) and words:
+                    turns.append((str(turn["who"]), words[:TURN_CHARS]))
+        confidence = data.get("confidence")
+        risk = data.get("risk")
+        return cls(
+            reason=text("reason", 20) or "asked",
+            risk=risk if risk in RISKS else "normal",
+            language=text("language", 8) or fallback_language,
+            confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            country=text("country", 8),
+            topic=text("topic", 40),
+            asked=text("asked", 1000),
+            turns=tuple(turns[-TURNS_ON_CARD:]),
+        )
+
+
+class Desk:
+    """Open, relay, claim, close: the helpline's side of the gateway."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        settings: Settings,
+        store: TicketStore,
+        rasa: RasaClient,
+        pseudonyms: Pseudonyms,
+        catalogue: Catalogue,
+        staff_texts: Catalogue,
+        content: Content,
+        deliver: Callable[[int, Sequence[Reply]], Awaitable[None]],
+    ) -> None:
+        assert settings.helpline_chat_id is not None
+        self.bot = bot
+        self.settings = settings
+        self.group = settings.helpline_chat_id
+        self.store = store
+        self.rasa = rasa
+        self.pseudonyms = pseudonyms
+        self.catalogue = catalogue
+        self.staff_texts = staff_texts
+        self.content = content
+        self.deliver = deliver
+        self._forum: bool | None = None
+        self._members: dict[int, tuple[bool, float]] = {}
+
+    # -- helpers ----------------------------------------------------------------
+    def staff(self, key: str, **values: Any) -> str:
+        return self.staff_texts.text(key, None, values)
+
+    def child(self, key: str, language: str, **values: Any) -> str:
+        return self.catalogue.text(key, language, values)
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def forum(self) -> bool:
+        """Whether the staff group has topics (asked once, then remembered)."""
+        if self._forum is None:
+            chat = await _retry(lambda: self.bot.get_chat(self.group))
+            self._forum = bool(getattr(chat, "is_forum", False))
+        return self._forum
+
+    async def is_staff(self, user: User | None) -> bool:
+        """Whether a user is a member of the staff group (cached for a minute)."""
+        if user is None or user.is_bot:
+            return False
+        cached = self._members.get(user.id)
+        if cached and time.monotonic() - cached[1] < MEMBER_CACHE_SECONDS:
+            return cached[0]
+        try:
+            member = await self.bot.get_chat_member(self.group, user.id)
+            allowed = member.status in STAFF_STATUSES
+        except TelegramError:
+            allowed = False
+        self._members[user.id] = (allowed, time.monotonic())
+        return allowed
+
+    def _labels(self, ticket: Ticket) -> dict[str, Any]:
+        """The values every staff line about a ticket may use."""
+        return {
+            "case": ticket.case_id,
+            "language": ticket.language,
+            "country": ticket.country or "?",
+            "topic": ticket.topic or ticket.reason,
+            "risk": self.staff("staff.urgent") if ticket.urgent else "",
+            "state": ticket.state,
+        }
+
+    def _title(self, ticket: Ticket) -> str:
+        return self.staff("staff.title", **self._labels(ticket))[:TOPIC_TITLE_LIMIT]
+
+    async def _post(
+        self,
+        ticket: Ticket,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        in_general: bool = False,
+    ) -> Message:
+        """Post a staff text in the ticket's topic (or under its card)."""
+        kwargs: dict[str, Any] = {"parse_mode": ParseMode.HTML, "reply_markup": markup}
+        if not in_general and ticket.thread_id is not None:
+            kwargs["message_thread_id"] = ticket.thread_id
+        elif not in_general and ticket.card_message_id is not None:
+            kwargs["reply_to_message_id"] = ticket.card_message_id
+            kwargs["allow_sending_without_reply"] = True
+        return await _retry(lambda: self.bot.send_message(self.group, text, **kwargs))
+
+    # -- opening ------------------------------------------------------------------
+    async def open(self, chat_id: int, sender: str, data: Mapping[str, Any], language: str) -> None:
+        """Open a ticket for a child's request, announce it to staff, tell the child."""
+        request = HandoffRequest.parse(data, language)
+        ticket, new = await self.db(
+            self.store.open,
+            chat_id=chat_id,
+            sender=sender,
+            language=request.language,
+            country=request.country,
+            topic=request.topic,
+            reason=request.reason,
+            risk=request.risk,
+        )
+        chat_ref = self.pseudonyms.ref(CHANNEL, chat_id)
+        logger.info(
+            "handoff.opened" if new else "handoff.already_open",
+            extra={"chat": chat_ref, "case": ticket.case_id, "risk": ticket.risk},
+        )
+        hours = self.settings.hours_for(ticket.country)
+        now = dt.datetime.now(dt.timezone.utc)
+        in_hours = hours.is_open(now)
+        if new:
+            try:
+                await self._announce(ticket, request, in_hours)
+            except Exception:  # any failure: the child must not be left paused
+                logger.exception("handoff.announce_failed", extra={"case": ticket.case_id})
+                await self.db(self.store.close, ticket.id)
+                await self._resume(ticket, trigger=None)
+                await self._tell_child(chat_id, "utter_talk_to_human", ticket.language)
+                return
+        end = [Button(self.child("button.end_chat", ticket.language), END_PAYLOAD)]
+        if in_hours:
+            minutes = await self._expected_wait()
+            text = self.child("handoff.waiting", ticket.language, minutes=minutes)
+            await self.deliver(chat_id, [Reply(text, tuple(end), ticket.language)])
+        else:
+            opens = _format_opening(hours.next_opening(now), ticket.language)
+            text = self.child("handoff.closed_now", ticket.language, opens=opens)
+            replies = [Reply(text, (), ticket.language)]
+            answer = self.content.answer("emergency", ticket.language, ticket.country)
+            if answer is not None:
+                # the sourced emergency answer for the child's country, without its
+                # topic buttons: while a person is coming, only "End" applies
+                first = self.content.messages(answer, self.catalogue)[0]
+                replies.append(Reply(str(first["text"]), tuple(end), ticket.language))
+            await self.deliver(chat_id, replies)
+
+    async def _announce(self, ticket: Ticket, request: HandoffRequest, in_hours: bool) -> None:
+        thread_id: int | None = None
+        if await self.forum():
+            topic = await _retry(
+                lambda: self.bot.create_forum_topic(self.group, self._title(ticket))
+            )
+            thread_id = topic.message_thread_id
+            ticket = replace(ticket, thread_id=thread_id)
+        card = await self._post(
+            ticket, self._card(ticket, request, in_hours), self._card_buttons(ticket)
+        )
+        await self.db(
+            self.store.set_staff_place,
+            ticket.id,
+            thread_id=thread_id,
+            card_message_id=card.message_id,
+        )
+        if ticket.urgent:
+            try:
+                await self.bot.pin_chat_message(
+                    self.group, card.message_id, disable_notification=False
+                )
+            except TelegramError:
+                logger.warning("handoff.pin_failed", extra={"case": ticket.case_id})
+
+    def _card(self, ticket: Ticket, request: HandoffRequest, in_hours: bool) -> str:
+        def esc(value: str | None) -> str:
+            return html.escape(value) if value else self.staff("staff.none")
+
+        turns = "\n".join(
+            self.staff("staff.turn_child" if who == "child" else "staff.turn_bot", text=esc(words))
+            for who, words in request.turns
+        )
+        confidence = f"{request.confidence:.2f}" if request.confidence is not None else "?"
+        text = self.staff(
+            "staff.card",
+            case=ticket.case_id,
+            risk=self.staff("staff.urgent") if ticket.urgent else "",
+            reason=esc(ticket.reason),
+            language=esc(ticket.language),
+            confidence=confidence,
+            country=esc(ticket.country),
+            topic=esc(ticket.topic),
+            hours=self.staff("staff.in_hours" if in_hours else "staff.out_of_hours"),
+            asked=esc(request.asked),
+            turns=turns or self.staff("staff.none"),
+        )
+        if ticket.thread_id is None:
+            text += "\n" + self.staff("staff.card_no_topics")
+        return text
+
+    def _card_buttons(self, ticket: Ticket) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.staff("staff.button_claim"), callback_data=f"hl:claim:{ticket.id}"
+                    ),
+                    InlineKeyboardButton(
+                        self.staff("staff.button_close"), callback_data=f"hl:close:{ticket.id}"
+                    ),
+                ]
+            ]
+        )
+
+    async def _expected_wait(self) -> int:
+        """Today's median wait before a claim, in whole minutes (a default at first)."""
+        since = time.time() - 24 * 3600
+        counts = await self.db(self.store.counts_since, since)
+        if not counts["claimed"]:
+            return DEFAULT_WAIT_MINUTES
+        return max(1, round(counts["median_wait"] / 60))
+
+    # -- relaying -----------------------------------------------------------------
+    async def open_ticket_for(self, chat_id: int) -> Ticket | None:
+        return await self.db(self.store.open_for_chat, chat_id)
+
+    async def from_child(self, ticket: Ticket, message: Message) -> None:
+        """Carry a child's message (any kind) to the ticket's place in the staff group."""
+        source = f"{self.pseudonyms.ref(CHANNEL, message.chat_id)}:{message.message_id}"
+        if not await self.db(self.store.start_relay, ticket.id, "to_staff", source):
+            return  # relayed before a restart
+        kwargs: dict[str, Any] = {}
+        if ticket.thread_id is not None:
+            kwargs["message_thread_id"] = ticket.thread_id
+        elif ticket.card_message_id is not None:
+            kwargs["reply_to_message_id"] = ticket.card_message_id
+            kwargs["allow_sending_without_reply"] = True
+        try:
+            copied = await _retry(
+                lambda: self.bot.copy_message(
+                    self.group, message.chat_id, message.message_id, **kwargs
+                )
+            )
+        except TelegramError:
+            logger.exception("relay.to_staff_failed", extra={"case": ticket.case_id})
+            await self.db(self.store.finish_relay, source, target_message_id=None, ok=False)
+            raise
+        await self.db(self.store.finish_relay, source, target_message_id=copied.message_id, ok=True)
+        logger.info("relay.to_staff", extra={"case": ticket.case_id})
+
+    async def from_staff(self, ticket: Ticket, message: Message) -> None:
+        """Carry a counsellor's message to the child; a first reply claims the ticket."""
+        chat_id = ticket.chat_id
+        if chat_id is None:
+            return
+        if ticket.state == WAITING and message.from_user is not None:
+            await self.claim(ticket, message.from_user, announce=True)
+        source = f"staff:{message.message_id}"
+        if not await self.db(self.store.start_relay, ticket.id, "to_child", source):
+            return
+        try:
+            copied = await _retry(
+                lambda: self.bot.copy_message(
+                    chat_id, self.group, message.message_id, protect_content=True
+                )
+            )
+        except Forbidden:
+            await self.db(self.store.finish_relay, source, target_message_id=None, ok=False)
+            logger.warning("relay.child_blocked", extra={"case": ticket.case_id})
+            why = self.staff("staff.blocked")
+            await self._post(ticket, self.staff("staff.delivery_failed", why=why))
+            return
+        except TelegramError as exc:
+            await self.db(self.store.finish_relay, source, target_message_id=None, ok=False)
+            logger.error(
+                "relay.to_child_failed", extra={"case": ticket.case_id, "error": type(exc).__name__}
+            )
+            why = self.staff("staff.telegram_error")
+            await self._post(ticket, self.staff("staff.delivery_failed", why=why))
+            return
+        await self.db(self.store.finish_relay, source, target_message_id=copied.message_id, ok=True)
+        logger.info("relay.to_child", extra={"case": ticket.case_id})
+
+    # -- staff actions ------------------------------------------------------------
+    async def claim(self, ticket: Ticket, user: User, *, announce: bool = True) -> bool:
+        if not await self.db(self.store.claim, ticket.id, user.id):
+            if announce:
+                fresh = await self.db(self.store.get, ticket.id) or ticket
+                await self._post(
+                    ticket, self.staff("staff.already", case=ticket.case_id, state=fresh.state)
+                )
+            return False
+        logger.info("handoff.claimed", extra={"case": ticket.case_id})
+        await self._post(
+            ticket,
+            self.staff("staff.claimed", case=ticket.case_id, name=html.escape(user.first_name)),
+        )
+        if ticket.chat_id is not None:
+            await self._tell_child(ticket.chat_id, "handoff.claimed", ticket.language)
+        return True
+
+    async def transfer(self, ticket: Ticket) -> None:
+        if await self.db(self.store.release, ticket.id):
+            await self._post(ticket, self.staff("staff.released", case=ticket.case_id))
+            logger.info("handoff.released", extra={"case": ticket.case_id})
+        else:
+            await self._post(
+                ticket, self.staff("staff.already", case=ticket.case_id, state=ticket.state)
+            )
+
+    async def close(self, ticket: Ticket, user: User | None) -> None:
+        """Close a ticket, give the child the assistant back, close the topic."""
+        chat_id = ticket.chat_id
+        if not await self.db(self.store.close, ticket.id):
+            await self._post(
+                ticket, self.staff("staff.already", case=ticket.case_id, state="closed")
+            )
+            return
+        logger.info(
+            "handoff.closed", extra={"case": ticket.case_id, "by": "staff" if user else "child"}
+        )
+        if user is not None:
+            name = html.escape(user.first_name)
+            await self._post(ticket, self.staff("staff.closed", case=ticket.case_id, name=name))
+        else:
+            await self._post(ticket, self.staff("staff.child_ended", case=ticket.case_id))
+        if ticket.urgent and ticket.card_message_id is not None:
+            try:
+                await self.bot.unpin_chat_message(self.group, ticket.card_message_id)
+            except TelegramError:
+                logger.warning("handoff.unpin_failed", extra={"case": ticket.case_id})
+        if ticket.thread_id is not None:
+            try:
+                await self.bot.close_forum_topic(self.group, ticket.thread_id)
+            except TelegramError:
+                logger.warning("handoff.topic_close_failed", extra={"case": ticket.case_id})
+        replies = await self._resume(ticket, trigger="handoff_ended")
+        if chat_id is not None:
+            try:
+                await self.deliver(chat_id, replies)
+            except Forbidden:
+                logger.warning("relay.child_blocked", extra={"case": ticket.case_id})
+
+    async def _resume(self, ticket: Ticket, trigger: str | None) -> list[Reply]:
+        """Give the child the assistant back (Rasa's ConversationResumed)."""
+        try:
+            return await self.rasa.resume(ticket.sender, trigger=trigger)
+        except Exception:
+            # Still paused in Rasa: the next /close or the child's next /end retries.
+            logger.exception("handoff.resume_failed", extra={"case": ticket.case_id})
+            return []
+
+    async def queue_text(self) -> str:
+        tickets = await self.db(self.store.waiting)
+        if not tickets:
+            return self.staff("staff.queue_empty")
+        now = time.time()
+        return "\n".join(
+            self.staff(
+                "staff.queue_line", **self._labels(t), minutes=int((now - t.created_at) // 60)
+            )
+            for t in sorted(tickets, key=lambda t: (not t.urgent, t.created_at))
+        )
+
+    async def stats_text(self) -> str:
+        midnight = dt.datetime.now(dt.timezone.utc).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        counts = await self.db(self.store.counts_since, midnight.timestamp())
+        return self.staff(
+            "staff.stats",
+            opened=int(counts["opened"]),
+            urgent=int(counts["urgent"]),
+            claimed=int(counts["claimed"]),
+            closed=int(counts["closed"]),
+            waiting=int(counts["waiting"]),
+            median=round(counts["median_wait"] / 60, 1),
+        )
+
+    async def post_general(self, text: str) -> None:
+        await _retry(lambda: self.bot.send_message(self.group, text, parse_mode=ParseMode.HTML))
+
+    async def reply(self, message: Message, text: str) -> None:
+        """Answer a staff command where it was given."""
+        kwargs: dict[str, Any] = {"parse_mode": ParseMode.HTML}
+        if message.is_topic_message and message.message_thread_id is not None:
+            kwargs["message_thread_id"] = message.message_thread_id
+        await _retry(lambda: self.bot.send_message(self.group, text, **kwargs))
+
+    async def note(self, ticket: Ticket) -> None:
+        await self._post(ticket, self.staff("staff.note_kept"))
+
+    # -- reminders ------------------------------------------------------------------
+    async def remind(self) -> None:
+        """Announce unclaimed tickets again; tell a child who waited long that we still look."""
+        now = time.time()
+        every = self.settings.helpline_remind_minutes * 60
+        for ticket in await self.db(self.store.due_reminders, now, every):
+            minutes = int((now - ticket.created_at) // 60)
+            text = self.staff("staff.reminder", **self._labels(ticket), minutes=minutes)
+            try:
+                await self.post_general(text)
+                await self.db(self.store.mark_reminded, ticket.id, now)
+            except TelegramError:
+                logger.warning("handoff.remind_failed", extra={"case": ticket.case_id})
+        nudge_after = self.settings.helpline_nudge_minutes * 60
+        for ticket in await self.db(self.store.due_nudges, now, nudge_after):
+            if ticket.chat_id is None or not self.settings.hours_for(ticket.country).is_open(
+                dt.datetime.now(dt.timezone.utc)
+            ):
+                await self.db(self.store.mark_nudged, ticket.id)
+                continue  # out of hours the child was already told when we read it
+            await self.db(self.store.mark_nudged, ticket.id)
+            await self._tell_child(ticket.chat_id, "handoff.still_looking", ticket.language)
+
+    async def _tell_child(self, chat_id: int, key: str, language: str) -> None:
+        try:
+            await self.deliver(chat_id, [Reply(self.child(key, language), (), language)])
+        except Forbidden:
+            logger.warning(
+                "relay.child_blocked", extra={"chat": self.pseudonyms.ref(CHANNEL, chat_id)}
+            )
+
+
+def _format_opening(when: dt.datetime, language: str) -> str:
+    """ "Monday 09:00" in the child's language (CLDR names via Babel)."""
+    from babel.dates import format_datetime
+
+    try:
+        return str(format_datetime(when, "EEEE HH:mm", tzinfo=when.tzinfo, locale=language))
+    except (ValueError, LookupError):
+        return when.strftime("%a %H:%M")
+
+
+async def _retry(call: Callable[[], Awaitable[T]]) -> T:
+    """Call the Bot API, retrying network trouble and 5xx with backoff.
+
+    429 is retried by the application's rate limiter; Forbidden and BadRequest
+    are final (the child blocked the bot, or the request is wrong).
+    """
+    delay = FIRST_RETRY_SECONDS
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            logger.warning(
+                "helpline.retry", extra={"attempt": attempt, "error": type(exc).__name__}
+            )
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
