@@ -12,6 +12,11 @@ For each of N children, one after the other:
 Times run from the moment the update is offered to getUpdates to the moment
 the gateway's Bot API call arrives, so they include the long-poll pick-up.
 
+Telegram lets a bot send about 20 messages a minute into one group, and each
+handoff costs the staff group two (the card and the child's message). Children
+therefore arrive ``--every`` seconds apart (default 6: ten a minute, what one
+staff group can take); ``--every 0`` shows a burst queueing behind that limit.
+
 Usage: ``LANTERN_MODEL=models/… python bench/handoff.py [--handoffs 50]``
 (``make bench-handoff`` passes the model).
 """
@@ -71,7 +76,7 @@ async def time_until(telegram: FakeTelegram, method: str, chat_id: int, before: 
     return call.at - start
 
 
-async def run(count: int, model: str) -> None:
+async def run(count: int, every: float, model: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lantern-handoff-"))
     rasa_port, action_port = free_port(), free_port()
     actions = start_actions(action_port, tmp / "actions.log")
@@ -99,7 +104,9 @@ async def run(count: int, model: str) -> None:
         wait_http(f"http://127.0.0.1:{action_port}/health", 120, actions)
         wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
         gateway.start()
+        started = time.monotonic()
         for i in range(count):
+            await asyncio.sleep(max(0.0, started + i * every - time.monotonic()))
             child = 10_000 + i
             before = len(telegram.calls)
             await telegram.push(tg.text(child, "/human"))
@@ -128,7 +135,8 @@ async def run(count: int, model: str) -> None:
         await telegram.stop()
         stop(rasa, actions)
 
-    print(f"\nHandoff on this machine, {count} handoffs one after another (seconds)\n")
+    pace = f"one every {every:g} s" if every else "one after another, no pause"
+    print(f"\nHandoff on this machine, {count} handoffs, {pace} (seconds)\n")
     print("| step | p50 | p95 | max |")
     print("|---|---|---|---|")
     for name, values in (
@@ -146,12 +154,13 @@ async def run(count: int, model: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--handoffs", type=int, default=50)
+    parser.add_argument("--every", type=float, default=6.0, help="seconds between children")
     args = parser.parse_args()
     model = os.environ.get("LANTERN_MODEL")
     if not model or not Path(model).exists():
         print("LANTERN_MODEL must name a trained model (run `make bench-handoff`)")
         return 2
-    asyncio.run(run(args.handoffs, model))
+    asyncio.run(run(args.handoffs, args.every, model))
     return 0
 
 

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -29,9 +30,38 @@ from catalogue.content import default_content
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+# What the Bot API answers: True, an object, or a list of objects.
+ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
+# Bot API methods that put a message into a chat (and so count against its limit).
+MESSAGE_ENDPOINTS = ("send", "copyMessage", "forwardMessage")
 DEDUPE_WINDOW_SECONDS = 7 * 24 * 3600  # Telegram keeps undelivered updates 24 h
 PURGE_EVERY_SECONDS = 3600
 REMIND_CHECK_SECONDS = 20.0
+
+
+class MessageRateLimiter(AIORateLimiter):
+    """PTB's limiter, with the per-group budget spent on messages only.
+
+    Telegram lets a bot send about 20 messages a minute into one group. PTB
+    counts every request naming a group against that budget; opening, renaming
+    or closing a topic and looking up a member are not messages, and counting
+    them made each handoff wait seconds for nothing.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, ApiResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> ApiResult:
+        if not endpoint.startswith(MESSAGE_ENDPOINTS):
+            data = {key: value for key, value in data.items() if key != "chat_id"}
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 def build_application(settings: Settings) -> App:
@@ -44,7 +74,7 @@ def build_application(settings: Settings) -> App:
         .token(settings.telegram_bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=5))  # honours 429 retry_after
+        .rate_limiter(MessageRateLimiter(max_retries=5))  # honours 429 retry_after
         .concurrent_updates(processor)
         .updater(None)  # updates come from bot.ingress, which stores them first
         .post_init(_open_services)

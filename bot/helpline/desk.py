@@ -25,7 +25,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
 from bot.helpline.store import WAITING, Ticket, TicketStore
 from bot.logs import Pseudonyms
-from bot.rasa_client import Button, RasaClient, Reply
+from bot.rasa_client import Button, RasaClient, RasaReplyError, RasaUnavailable, Reply
 from bot.settings import Settings
 from catalogue import Catalogue
 from catalogue.content import Content
@@ -370,10 +370,18 @@ class Desk:
                 )
             return False
         logger.info("handoff.claimed", extra={"case": ticket.case_id})
-        await self._post(
-            ticket,
-            self.staff("staff.claimed", case=ticket.case_id, name=html.escape(user.first_name)),
-        )
+        if ticket.thread_id is not None:
+            # The topic's title says who has it: visible in the topic list, and no
+            # message spent from the group's 20 a minute.
+            name = self.staff(
+                "staff.title_claimed", title=self._title(ticket), name=user.first_name
+            )
+            await self._rename(ticket, name)
+        else:
+            await self._post(
+                ticket,
+                self.staff("staff.claimed", case=ticket.case_id, name=html.escape(user.first_name)),
+            )
         if ticket.chat_id is not None:
             await self._tell_child(ticket.chat_id, "handoff.claimed", ticket.language)
         return True
@@ -398,11 +406,13 @@ class Desk:
         logger.info(
             "handoff.closed", extra={"case": ticket.case_id, "by": "staff" if user else "child"}
         )
-        if user is not None:
+        if user is None:
+            await self._post(ticket, self.staff("staff.child_ended", case=ticket.case_id))
+        elif ticket.thread_id is None:
             name = html.escape(user.first_name)
             await self._post(ticket, self.staff("staff.closed", case=ticket.case_id, name=name))
-        else:
-            await self._post(ticket, self.staff("staff.child_ended", case=ticket.case_id))
+        if ticket.thread_id is not None:
+            await self._rename(ticket, self.staff("staff.title_closed", title=self._title(ticket)))
         if ticket.urgent and ticket.card_message_id is not None:
             try:
                 await self.bot.unpin_chat_message(self.group, ticket.card_message_id)
@@ -420,14 +430,40 @@ class Desk:
             except Forbidden:
                 logger.warning("relay.child_blocked", extra={"case": ticket.case_id})
 
-    async def _resume(self, ticket: Ticket, trigger: str | None) -> list[Reply]:
-        """Give the child the assistant back (Rasa's ConversationResumed)."""
+    async def _rename(self, ticket: Ticket, title: str) -> None:
+        """Retitle a ticket's topic (claimed, closed); a failure only costs the label."""
+        assert ticket.thread_id is not None
         try:
-            return await self.rasa.resume(ticket.sender, trigger=trigger)
-        except Exception:
-            # Still paused in Rasa: the next /close or the child's next /end retries.
-            logger.exception("handoff.resume_failed", extra={"case": ticket.case_id})
-            return []
+            await self.bot.edit_forum_topic(
+                self.group, ticket.thread_id, name=title[:TOPIC_TITLE_LIMIT]
+            )
+        except TelegramError:
+            logger.warning("handoff.rename_failed", extra={"case": ticket.case_id})
+
+    async def _resume(self, ticket: Ticket, trigger: str | None) -> list[Reply]:
+        """Give the child the assistant back (Rasa's ConversationResumed).
+
+        While Rasa restarts, this keeps trying (as long as the gateway waits for
+        Rasa with a child's message): a conversation left paused would leave the
+        child without answers.
+        """
+        delay = FIRST_RETRY_SECONDS
+        deadline = time.monotonic() + self.settings.rasa_retry_seconds
+        while True:
+            try:
+                return await self.rasa.resume(ticket.sender, trigger=trigger)
+            except RasaUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    logger.error("handoff.resume_failed", extra={"case": ticket.case_id})
+                    return []
+                logger.warning(
+                    "handoff.resume_retry", extra={"case": ticket.case_id, "reason": str(exc)}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except RasaReplyError:
+                logger.exception("handoff.resume_failed", extra={"case": ticket.case_id})
+                return []
 
     async def queue_text(self) -> str:
         tickets = await self.db(self.store.waiting)

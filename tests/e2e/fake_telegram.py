@@ -180,6 +180,9 @@ class FakeTelegram:
             "icon_color": 0,
         }
 
+    async def _m_editForumTopic(self, _: dict[str, Any]) -> bool:
+        return True
+
     async def _m_closeForumTopic(self, _: dict[str, Any]) -> bool:
         return True
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,17 @@ import pytest
 from catalogue import default_catalogue, staff_catalogue
 from catalogue.content import default_content
 from tests.e2e import fake_telegram as tg
-from tests.e2e.conftest import Gateway, RasaStack
+from tests.e2e.conftest import (
+    RASA_TOKEN,
+    Gateway,
+    RasaStack,
+    free_port,
+    start_actions,
+    start_rasa,
+    stop,
+    wait_http,
+    write_endpoints,
+)
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
@@ -101,8 +113,9 @@ async def test_the_full_cycle_from_request_to_rating(
     await telegram.push(tg.group_text(GROUP, "/claim", COUNSELLOR, thread_id=thread, message_id=51))
     sent = await telegram.wait_sent(child, 4)
     assert sent[3]["text"] == CAT.text("handoff.claimed", "en")
-    claimed = [m for m in group_messages(telegram, thread) if "claimed by" in m["text"]]
-    assert len(claimed) == 1 and "Staff901" in claimed[0]["text"]
+    await telegram.wait_for(lambda: bool(telegram.called("editForumTopic")))
+    renamed = telegram.called("editForumTopic")
+    assert len(renamed) == 1 and renamed[0]["name"].endswith("✋ Staff901")
 
     # the counsellor's reply is copied to the child (no name); a note is not
     await telegram.push(
@@ -130,6 +143,7 @@ async def test_the_full_cycle_from_request_to_rating(
     rating = [b["callback_data"] for row in sent[4]["reply_markup"]["inline_keyboard"] for b in row]
     assert '/rate_handoff{"rating":"yes"}' in rating
     await telegram.wait_for(lambda: bool(telegram.called("closeForumTopic")))
+    assert telegram.called("editForumTopic")[-1]["name"].startswith("✓ #")
 
     await telegram.push(tg.button(child, '/rate_handoff{"rating":"yes"}'))
     sent = await telegram.wait_sent(child, 6)
@@ -269,3 +283,44 @@ async def test_an_unclaimed_ticket_is_announced_again_and_the_child_told_we_stil
     assert sent[3]["text"] == CAT.text("handoff.still_looking", "en")
     await asyncio.sleep(4)
     assert len(telegram.sent(child)) == 4  # told once, not every round
+
+
+async def test_rasa_and_the_action_server_restarting_mid_handoff_lose_nothing(
+    staffed: FakeTelegram,
+    model: str,
+    tmp_path: Path,
+    gateway_factory: Callable[..., Gateway],
+) -> None:
+    telegram, child = staffed, 7008
+    rasa_port, action_port = free_port(), free_port()
+    endpoints = write_endpoints(tmp_path, action_port)  # the same tracker file across restarts
+
+    def up() -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+        actions = start_actions(action_port, tmp_path / "actions.log")
+        rasa = start_rasa(model, endpoints, rasa_port, tmp_path / "rasa.log")
+        wait_http(f"http://127.0.0.1:{action_port}/health", 120, actions)
+        wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
+        return actions, rasa
+
+    actions, rasa = up()
+    gateway_factory(telegram.url, f"http://127.0.0.1:{rasa_port}", RASA_RETRY_SECONDS="180").start()
+    try:
+        thread = await open_ticket(telegram, child)
+        await telegram.wait_sent(child, 3)
+        stop(rasa, actions)
+
+        # with Rasa down, the relay goes on, and closing waits for Rasa to come back
+        await telegram.push(tg.text(child, "hello? are you still there"))
+        await telegram.wait_for(lambda: len(copies_to(telegram, GROUP)) >= 1)
+        await telegram.push(
+            tg.group_text(GROUP, "/close", COUNSELLOR, thread_id=thread, message_id=95)
+        )
+        await asyncio.sleep(2)
+        actions, rasa = await asyncio.to_thread(up)
+        sent = await telegram.wait_sent(child, 4, timeout=90)
+        assert sent[3]["text"] == CAT.text("utter_handoff_ended", "en")
+        await telegram.push(tg.text(child, "thank you"))
+        sent = await telegram.wait_sent(child, 5)
+        assert sent[4]["text"] == CAT.text("utter_thank", "en")
+    finally:
+        stop(rasa, actions)
