@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, User
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 
@@ -45,6 +45,7 @@ DEFAULT_WAIT_MINUTES = 5
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 END_PAYLOAD = "/end_handoff"
 RISKS = ("normal", "urgent")
+ALIAS_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -337,12 +338,9 @@ class Desk:
         source = f"staff:{message.message_id}"
         if not await self.db(self.store.start_relay, ticket.id, "to_child", source):
             return
+        alias = await self.db(self.store.alias, message.from_user.id) if message.from_user else None
         try:
-            copied = await _retry(
-                lambda: self.bot.copy_message(
-                    chat_id, self.group, message.message_id, protect_content=True
-                )
-            )
+            copied = await _retry(lambda: self._to_child(chat_id, ticket.language, message, alias))
         except Forbidden:
             await self.db(self.store.finish_relay, source, target_message_id=None, ok=False)
             logger.warning("relay.child_blocked", extra={"case": ticket.case_id})
@@ -359,6 +357,31 @@ class Desk:
             return
         await self.db(self.store.finish_relay, source, target_message_id=copied.message_id, ok=True)
         logger.info("relay.to_child", extra={"case": ticket.case_id})
+
+    async def _to_child(
+        self, chat_id: int, language: str, message: Message, alias: str | None
+    ) -> Message | MessageId:
+        """Copy a staff message to the child, signed with the counsellor's alias if any."""
+        if alias and message.text:
+            signature = self.child("handoff.signature", language, alias=alias)
+            return await self.bot.send_message(
+                chat_id, f"{message.text}\n\n{signature}", protect_content=True
+            )
+        caption = None
+        if alias and (message.caption or message.photo or message.document or message.voice):
+            signature = self.child("handoff.signature", language, alias=alias)
+            caption = f"{message.caption}\n\n{signature}" if message.caption else signature
+        return await self.bot.copy_message(
+            chat_id, self.group, message.message_id, caption=caption, protect_content=True
+        )
+
+    async def set_alias(self, user: User, alias: str) -> str:
+        """Store (or, empty, clear) the name a counsellor signs replies with."""
+        alias = " ".join(alias.split())[:ALIAS_LIMIT]
+        await self.db(self.store.set_alias, user.id, alias or None)
+        if alias:
+            return self.staff("staff.alias_set", alias=html.escape(alias))
+        return self.staff("staff.alias_cleared")
 
     # -- staff actions ------------------------------------------------------------
     async def claim(self, ticket: Ticket, user: User, *, announce: bool = True) -> bool:

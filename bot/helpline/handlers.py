@@ -101,7 +101,7 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def on_staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/claim, /close, /note, /transfer in a ticket; /queue and /stats anywhere."""
+    """/claim, /close, /note, /transfer in a ticket; /queue, /stats, /alias anywhere."""
     await _staff_command(update, context)
     raise ApplicationHandlerStop
 
@@ -120,6 +120,13 @@ async def _staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if name == "stats":
         await desk.reply(message, await desk.stats_text())
+        return
+    if name == "alias":
+        assert message.from_user is not None
+        words = message.text.split(maxsplit=1)
+        await desk.reply(
+            message, await desk.set_alias(message.from_user, words[1] if len(words) > 1 else "")
+        )
         return
     if name not in ("claim", "close", "note", "transfer"):
         return

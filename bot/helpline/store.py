@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    delete,
     func,
     or_,
     select,
@@ -71,6 +72,15 @@ relays = Table(
     Column("target_message_id", BigInteger, nullable=True, index=True),
     Column("state", String(8), nullable=False),  # pending | sent | failed
     Column("created_at", Float, nullable=False),
+)
+
+
+staff_aliases = Table(
+    "helpline_staff_aliases",
+    metadata,
+    # the name a counsellor chose to sign replies with; their Telegram name is never shown
+    Column("staff_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("alias", String(40), nullable=False),
 )
 
 
@@ -305,6 +315,21 @@ class TicketStore:
             "waiting": waiting,
             "median_wait": median,
         }
+
+    # -- staff ----------------------------------------------------------------
+    def set_alias(self, staff_id: int, alias: str | None) -> None:
+        """Sign this counsellor's replies with ``alias`` (None: no signature)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(staff_aliases).where(staff_aliases.c.staff_id == staff_id))
+            if alias:
+                conn.execute(staff_aliases.insert().values(staff_id=staff_id, alias=alias))
+
+    def alias(self, staff_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            alias = conn.execute(
+                select(staff_aliases.c.alias).where(staff_aliases.c.staff_id == staff_id)
+            ).scalar_one_or_none()
+        return str(alias) if alias is not None else None
 
     # -- relays ---------------------------------------------------------------
     def start_relay(self, ticket_id: int, direction: str, source: str) -> bool:

@@ -130,7 +130,19 @@ async def test_the_full_cycle_from_request_to_rating(
     )
     copies = copies_to(telegram, child)
     assert len(copies) == 1 and int(copies[0]["message_id"]) == 52
-    assert int(copies[0]["from_chat_id"]) == GROUP
+    assert int(copies[0]["from_chat_id"]) == GROUP and copies[0]["protect_content"]
+
+    # a counsellor may sign with an alias they choose; their Telegram name never shows
+    await telegram.push(tg.group_text(GROUP, "/alias Amina", COLLEAGUE, message_id=57))
+    await telegram.wait_for(lambda: any("Amina" in m["text"] for m in group_messages(telegram)))
+    await telegram.push(
+        tg.group_text(GROUP, "I am here too", COLLEAGUE, thread_id=thread, message_id=58)
+    )
+    sent = await telegram.wait_sent(child, 5)
+    assert sent[4]["text"] == "I am here too\n\n" + CAT.text(
+        "handoff.signature", "en", {"alias": "Amina"}
+    )
+    assert "Staff902" not in sent[4]["text"]
 
     # /queue in the general topic lists the open ticket
     await telegram.push(tg.group_text(GROUP, "/queue", COLLEAGUE, message_id=54))
@@ -138,19 +150,19 @@ async def test_the_full_cycle_from_request_to_rating(
 
     # /close: the assistant is back, the child can rate, the topic is closed
     await telegram.push(tg.group_text(GROUP, "/close", COUNSELLOR, thread_id=thread, message_id=55))
-    sent = await telegram.wait_sent(child, 5)
-    assert sent[4]["text"] == CAT.text("utter_handoff_ended", "en")
-    rating = [b["callback_data"] for row in sent[4]["reply_markup"]["inline_keyboard"] for b in row]
+    sent = await telegram.wait_sent(child, 6)
+    assert sent[5]["text"] == CAT.text("utter_handoff_ended", "en")
+    rating = [b["callback_data"] for row in sent[5]["reply_markup"]["inline_keyboard"] for b in row]
     assert '/rate_handoff{"rating":"yes"}' in rating
     await telegram.wait_for(lambda: bool(telegram.called("closeForumTopic")))
     assert telegram.called("editForumTopic")[-1]["name"].startswith("✓ #")
 
     await telegram.push(tg.button(child, '/rate_handoff{"rating":"yes"}'))
-    sent = await telegram.wait_sent(child, 6)
-    assert sent[5]["text"] == CAT.text("utter_rating_thanks", "en")
-    await telegram.push(tg.text(child, "hello"))
     sent = await telegram.wait_sent(child, 7)
-    assert sent[6]["text"] == CAT.text("utter_greet", "en")
+    assert sent[6]["text"] == CAT.text("utter_rating_thanks", "en")
+    await telegram.push(tg.text(child, "hello"))
+    sent = await telegram.wait_sent(child, 8)
+    assert sent[7]["text"] == CAT.text("utter_greet", "en")
 
     await telegram.push(tg.group_text(GROUP, "/stats", COLLEAGUE, message_id=56))
     await telegram.wait_for(

@@ -91,3 +91,12 @@ def test_counts_for_the_day(store: TicketStore) -> None:
     counts = store.counts_since(time.time() - 60)
     assert counts["opened"] == 2 and counts["urgent"] == 1
     assert counts["claimed"] == 1 and counts["closed"] == 1 and counts["waiting"] == 1
+
+
+def test_an_alias_is_set_changed_and_cleared(store: TicketStore) -> None:
+    assert store.alias(901) is None
+    store.set_alias(901, "Amina")
+    store.set_alias(901, "Sara")
+    assert store.alias(901) == "Sara"
+    store.set_alias(901, None)
+    assert store.alias(901) is None
