@@ -1,8 +1,25 @@
-"""What the desk accepts from the assistant's handoff payload."""
+"""The desk: what it accepts from the assistant, and how it behaves against the Bot API."""
 
 from __future__ import annotations
 
-from bot.helpline.desk import TURN_CHARS, TURNS_ON_CARD, HandoffRequest
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from telegram import Message
+from telegram.ext import ExtBot
+
+from bot.gateway import MessageRateLimiter
+from bot.helpline.desk import TURN_CHARS, TURNS_ON_CARD, Desk, HandoffRequest
+from bot.helpline.store import TicketStore
+from bot.logs import Pseudonyms
+from bot.rasa_client import Reply
+from bot.settings import Settings
+from catalogue import default_catalogue, staff_catalogue
+from catalogue.content import default_content
+from tests.e2e import fake_telegram as tg
+from tests.e2e.fake_telegram import FakeTelegram
 
 
 def test_a_full_request_is_kept() -> None:
@@ -38,3 +55,90 @@ def test_odd_values_are_dropped_or_bounded() -> None:
     assert request.language == "fa" and request.confidence is None
     assert len(request.turns) == TURNS_ON_CARD
     assert all(len(text) <= TURN_CHARS for _, text in request.turns)
+
+
+# -- the desk against the fake Bot API server (no Rasa needed) -----------------
+
+TOKEN = "123456:DESK-token-not-real"
+GROUP = -100999
+
+
+class NoRasa:
+    """Resume is not reached in these tests; it must not be called."""
+
+    async def resume(self, sender: str, *, trigger: str | None = None) -> list[Reply]:
+        raise AssertionError("resume called")
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def desk(telegram: FakeTelegram, engine: Engine) -> AsyncIterator[tuple[Desk, list[Any]]]:
+    bot = ExtBot(
+        TOKEN,
+        base_url=f"{telegram.url}/bot",
+        rate_limiter=MessageRateLimiter(max_retries=5),
+    )
+    await bot.initialize()
+    delivered: list[Any] = []
+
+    async def deliver(chat_id: int, replies: Any) -> None:
+        delivered.append((chat_id, [r.text for r in replies]))
+
+    settings = Settings.from_env({"PSEUDONYM_KEY": "k" * 16, "HELPLINE_CHAT_ID": str(GROUP)})
+    yield (
+        Desk(
+            bot,
+            settings,
+            TicketStore(engine),
+            NoRasa(),  # type: ignore[arg-type]
+            Pseudonyms(b"k" * 16),
+            default_catalogue(),
+            staff_catalogue(),
+            default_content(),
+            deliver,
+        ),
+        delivered,
+    )
+    await bot.shutdown()
+
+
+def child_message(bot: Any, chat_id: int, message_id: int) -> Message:
+    data = tg.text(chat_id, "help")["message"]
+    data["message_id"] = message_id
+    message = Message.de_json(data, bot)
+    assert message is not None
+    return message
+
+
+async def test_an_urgent_ticket_is_pinned(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    service, delivered = desk
+    await service.open(21, "sender", {"risk": "urgent", "reason": "safety"}, "ti")
+    card = telegram.called("sendMessage")[0]
+    assert "URGENT" in card["text"] and "URGENT" in telegram.called("createForumTopic")[0]["name"]
+    assert telegram.called("pinChatMessage")
+    assert delivered and delivered[0][0] == 21
+
+
+async def test_a_relay_survives_telegram_errors_and_is_never_sent_twice(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    service, _ = desk
+    await service.open(22, "sender", {}, "en")
+    ticket = await service.open_ticket_for(22)
+    assert ticket is not None
+    telegram.fail("copyMessage", status=502, retry_after=None, times=2)  # Telegram 5xx
+    message = child_message(service.bot, 22, 1)
+    await service.from_child(ticket, message)
+    telegram.fail("copyMessage", status=429, retry_after=1, times=1)  # flood control
+    await service.from_child(ticket, child_message(service.bot, 22, 2))
+    await service.from_child(ticket, message)  # the same message again, as after a restart
+    assert len(telegram.called("copyMessage")) == 2
