@@ -1,0 +1,172 @@
+"""Danger phrases, one file per language (``data/safety/<lang>.yml``), and a tolerant matcher.
+
+The intent classifier learns danger from examples; this lexicon makes sure the
+plain ways children say it are caught even when the classifier hesitates. A
+phrase is a few words. It matches when its words occur in the message in that
+order, with at most ``GAP`` other words between them, after normalisation
+(case, diacritics, Arabic letter variants, repeated letters). A word ending in
+``*`` matches any word it starts (``passport*``: passports); a word of six or
+more letters also matches with one typo. The file's ``language`` is only for
+reviewers: every message is checked against every language, because children
+mix languages and write in transliteration.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SAFETY = ROOT / "data" / "safety"
+CATEGORIES = ("emergency", "report_abuse", "report_exploitation", "feeling_distress")
+GAP = 2  # other words allowed between two words of a phrase
+FUZZY_MIN = 6  # words this long also match with one typo
+
+# Letters written several ways on Arabic-script keyboards, and marks to drop.
+_ARABIC_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا",
+                              "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و", "ئ": "ی", "ە": "ه",
+                              "ێ": "ی", "ۆ": "و", "ڵ": "ل", "ڕ": "ر", "ـ": None})  # fmt: skip
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+# Persian and Urdu verb prefixes written apart, joined or with a zero-width
+# non-joiner: "می خواهم", "میخواهم" and "می‌خواهم" are one word.
+_PREFIX_APART = re.compile(r"(?<!\S)(ن?می)\s+(?=\S)")
+_REPEATS = re.compile(r"(.)\1{2,}")  # three or more of a letter: emphasis
+
+
+class SafetyError(ValueError):
+    """A lexicon file is malformed."""
+
+
+def normalise(text: str) -> list[str]:
+    """Words of a text, folded so that spelling variants compare equal."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFC", text).translate(_ARABIC_FOLD).replace("\u200c", "")
+    text = _PREFIX_APART.sub(r"\1", text)
+    text = _REPEATS.sub(r"\1", text)  # "heeeelp" is "help"; "feel" keeps its two e
+    return [w.replace("’", "'") for w in _TOKEN.findall(text)]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    category: str
+    language: str
+    text: str
+    words: tuple[str, ...]
+
+    def found_in(self, words: list[str]) -> bool:
+        """Whether the phrase's words occur in order, each within GAP words of the last."""
+        return _match_from(self.words, words, 0, None)
+
+
+def _word_matches(pattern: str, word: str) -> bool:
+    if pattern.endswith("*"):
+        return word.startswith(pattern[:-1])
+    if pattern == word:
+        return True
+    return len(pattern) >= FUZZY_MIN and _one_edit(pattern, word)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether two words differ by one insertion, deletion or substitution."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = j = edits = 0
+    while i < len(a) and j < len(b):
+        if a[i] != b[j]:
+            edits += 1
+            if edits > 1:
+                return False
+            if len(a) == len(b):
+                i += 1
+            j += 1
+        else:
+            i += 1
+            j += 1
+    return edits + (len(b) - j) + (len(a) - i) <= 1
+
+
+def _match_from(pattern: tuple[str, ...], words: list[str], start: int, limit: int | None) -> bool:
+    if not pattern:
+        return True
+    end = len(words) if limit is None else min(len(words), limit)
+    for k in range(start, end):
+        if _word_matches(pattern[0], words[k]) and _match_from(
+            pattern[1:], words, k + 1, k + 2 + GAP
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SafetyMatch:
+    category: str
+    language: str
+    phrase: str
+
+
+class Lexicon:
+    """All languages' danger phrases; ``match`` returns the first category found."""
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        # Order matters: an emergency outranks abuse, abuse outranks exploitation,
+        # and all of them outrank distress, when one message says several things.
+        self.phrases = sorted(phrases, key=lambda p: CATEGORIES.index(p.category))
+
+    @classmethod
+    def load(cls, directory: Path = DEFAULT_SAFETY) -> Lexicon:
+        phrases: list[Phrase] = []
+        for path in sorted(directory.glob("*.yml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("phrases"), dict):
+                raise SafetyError(f"{path}: needs 'language' and 'phrases'")
+            language = str(data.get("language") or path.stem)
+            for category, texts in data["phrases"].items():
+                if category not in CATEGORIES:
+                    raise SafetyError(f"{path}: unknown category {category!r}")
+                for text in texts or []:
+                    words = tuple(pattern_words(str(text)))
+                    if not words:
+                        raise SafetyError(f"{path}: empty phrase in {category}")
+                    phrases.append(Phrase(category, language, str(text), words))
+        return cls(phrases)
+
+    def languages(self) -> set[str]:
+        return {p.language for p in self.phrases}
+
+    def match(self, text: str) -> SafetyMatch | None:
+        words = normalise(text)
+        if not words:
+            return None
+        for phrase in self.phrases:
+            if phrase.found_in(words):
+                return SafetyMatch(phrase.category, phrase.language, phrase.text)
+        return None
+
+
+def pattern_words(text: str) -> list[str]:
+    """A phrase's words, normalised like messages, keeping a trailing ``*``."""
+    words = []
+    for raw in text.split():
+        star = raw.endswith("*")
+        folded = normalise(raw.rstrip("*"))
+        if not folded:
+            continue
+        words.extend(folded[:-1])
+        words.append(folded[-1] + ("*" if star else ""))
+    return words
+
+
+@functools.lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The lexicon under ``LANTERN_SAFETY`` (default ``data/safety``), loaded once."""
+    return Lexicon.load(Path(os.environ.get("LANTERN_SAFETY", str(DEFAULT_SAFETY))))

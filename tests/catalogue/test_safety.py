@@ -1,0 +1,64 @@
+"""The safety lexicon: normalisation, tolerant matching, and the data files themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalogue.safety import (
+    CATEGORIES,
+    Lexicon,
+    Phrase,
+    SafetyError,
+    default_lexicon,
+    normalise,
+    pattern_words,
+)
+
+
+def phrase(text: str, category: str = "emergency") -> Phrase:
+    return Phrase(category, "en", text, tuple(pattern_words(text)))
+
+
+def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
+    assert normalise("HEEEELP me!!") == ["help", "me"]
+    assert normalise("enfermée") == ["enfermee"]
+    assert normalise("كيف حالك") == normalise("کیف حالک")
+    assert normalise("می خواهم") == normalise("می\u200cخواهم") == normalise("میخواهم")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        ("took my passport", "they took my passport", True),
+        ("took my passport", "they took all my old passport", True),  # words between
+        ("took my passport", "they took the bus with my friend and my passport", False),
+        ("took my passport", "they took my pasport", True),  # a typo in a long word
+        ("took my passport", "they tok my passport", False),  # but not in a short one
+        ("keep* my passport", "he keeps my passport", True),
+        ("hit* me", "the boss hitting me", True),
+        ("hit* me", "me hit", False),  # order matters
+    ],
+)
+def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
+    assert phrase(pattern).found_in(normalise(text)) is found
+
+
+def test_the_most_serious_category_wins() -> None:
+    lexicon = Lexicon([phrase("want to die", "feeling_distress"), phrase("has a knife")])
+    found = lexicon.match("he has a knife and i want to die")
+    assert found is not None and found.category == "emergency"
+
+
+def test_every_language_file_names_every_category() -> None:
+    lexicon = default_lexicon()
+    for language in lexicon.languages():
+        categories = {p.category for p in lexicon.phrases if p.language == language}
+        assert categories == set(CATEGORIES), language
+
+
+def test_malformed_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "xx.yml").write_text("language: xx\nphrases:\n  danger: [a]\n", encoding="utf-8")
+    with pytest.raises(SafetyError):
+        Lexicon.load(tmp_path)
