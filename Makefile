@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 MODEL = $(shell scripts/fingerprint)
 
-.PHONY: help install run test lint typecheck check-texts content-check unit validate train test-stories e2e bench bench-handoff lock clean
+.PHONY: help install run test lint typecheck check-texts content-check unit validate train test-stories e2e bench bench-handoff bench-safety lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ e2e: train ## gateway end to end: fake Bot API server, real Rasa and action serv
 
 bench: train ## start-up time, memory per process, reply latency (bench/startup.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/startup.py
+
+bench-safety: train ## danger recall and false alarms per language (bench/safety.py)
+	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py
 
 bench-handoff: train ## time to reach a counsellor and relay latency (bench/handoff.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/handoff.py

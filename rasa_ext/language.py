@@ -7,47 +7,28 @@ Telegram gateway, the terminal chat and Rasa's REST channel alike.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language import LanguageDetector, default_detector
+from rasa_ext.base import DataComponent
 
 DETECTION = "language_detection"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class LanguageDetection(GraphComponent):  # type: ignore[misc]
+class LanguageDetection(DataComponent):
     """Detect each message's language with bot.language (models load once per process)."""
 
     def __init__(self, detector: LanguageDetector | None = None) -> None:
         self._detector = detector
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetection:
-        return cls()
 
     @property
     def detector(self) -> LanguageDetector:
         if self._detector is None:
             self._detector = default_detector()
         return self._detector
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training does not need the detection: leave the data as it is."""
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Add the detection to each message's parse data."""

@@ -1,0 +1,45 @@
+"""Danger and distress: the emergency card first, then an urgent ticket for a person.
+
+The card is the content catalogue's sourced answer for the child's country
+(112, 116 000, 116 111 and the national operators), never a question first:
+the country is not asked when a child is in danger. Self-harm and distress get
+the distress answer instead, written to safe-messaging practice (warmth, no
+talk of methods, a way to a person now).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.content import answer_topic
+from actions.handoff import handoff_request, helpline_reachable
+
+DISTRESS = "feeling_distress"
+CARD_TOPIC = "emergency"
+
+
+def card_topic(intent: str | None) -> str:
+    """Which answer comes first: the distress answer for distress, else the emergency card."""
+    return DISTRESS if intent == DISTRESS else CARD_TOPIC
+
+
+class ActionSafety(Action):  # type: ignore[misc]
+    """Send the emergency card in the child's language, then hand over to a person, urgently."""
+
+    def name(self) -> str:
+        return "action_safety"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        events = answer_topic(dispatcher, card_topic(intent), tracker.get_slot("country"))
+        if not helpline_reachable(tracker):
+            return events  # the card names who to call; there is no person behind this channel
+        dispatcher.utter_message(response="utter_handoff_requested")
+        dispatcher.utter_message(json_message={"handoff": handoff_request(tracker)})
+        return [*events, ConversationPaused()]

@@ -1,0 +1,99 @@
+"""Danger detection per language: recall on danger, false alarms on ordinary questions.
+
+Parses every message of the project's own test set (``bench/data/safety.yml``,
+written for measuring only) with the trained model, whose pipeline ends with
+the safety lexicon (rasa_ext.safety). A message is flagged when its intent is
+one of the four safety intents. Side by side, in one run, it prints the same
+figures for the classifier alone (its own top intent, before the lexicon) and
+for the lexicon alone.
+
+Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from catalogue.safety import CATEGORIES, default_lexicon
+
+DATA = ROOT / "bench" / "data" / "safety.yml"
+
+
+def classifier_intent(parse: dict[str, Any]) -> str | None:
+    """The classifier's own top intent: the ranking is left as the classifier made it."""
+    ranking = parse.get("intent_ranking") or []
+    return ranking[0]["name"] if ranking else (parse.get("intent") or {}).get("name")
+
+
+async def run(model: str) -> None:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    lexicon = default_lexicon()
+    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    rows = []
+    totals = {k: [0, 0] for k in ("pipeline", "classifier", "lexicon")}
+    false_totals = {k: [0, 0] for k in totals}
+    for language, sets in data.items():
+        caught = {k: 0 for k in totals}
+        alarms = {k: 0 for k in totals}
+        for kind in ("danger", "ordinary"):
+            for text in sets[kind]:
+                parse = await agent.parse_message(text)
+                flags = {
+                    "pipeline": (parse.get("intent") or {}).get("name") in CATEGORIES,
+                    "classifier": classifier_intent(parse) in CATEGORIES,
+                    "lexicon": lexicon.match(text) is not None,
+                }
+                for name, flagged in flags.items():
+                    if kind == "danger":
+                        caught[name] += flagged
+                    else:
+                        alarms[name] += flagged
+        n_danger, n_ordinary = len(sets["danger"]), len(sets["ordinary"])
+        for name in totals:
+            totals[name][0] += caught[name]
+            totals[name][1] += n_danger
+            false_totals[name][0] += alarms[name]
+            false_totals[name][1] += n_ordinary
+        rows.append((language, n_danger, n_ordinary, caught, alarms))
+
+    print(f"\nSafety on {DATA.relative_to(ROOT)} (recall on danger / false alarms on ordinary)\n")
+    print("| lang | danger | ordinary | recall | false alarms | classifier alone | lexicon alone |")
+    print("|---|---|---|---|---|---|---|")
+    for language, n_danger, n_ordinary, caught, alarms in rows:
+        print(
+            f"| {language} | {n_danger} | {n_ordinary} "
+            f"| {100 * caught['pipeline'] / n_danger:.0f}% "
+            f"| {100 * alarms['pipeline'] / n_ordinary:.0f}% "
+            f"| {100 * caught['classifier'] / n_danger:.0f}% / "
+            f"{100 * alarms['classifier'] / n_ordinary:.0f}% "
+            f"| {100 * caught['lexicon'] / n_danger:.0f}% / "
+            f"{100 * alarms['lexicon'] / n_ordinary:.0f}% |"
+        )
+    for name in totals:
+        recall = 100 * totals[name][0] / totals[name][1]
+        false = 100 * false_totals[name][0] / false_totals[name][1]
+        print(f"{name:10s} all languages: recall {recall:.1f}%, false alarms {false:.1f}%")
+
+
+def main() -> int:
+    model = os.environ.get("LANTERN_MODEL")
+    if not model or not Path(model).exists():
+        print("LANTERN_MODEL must name a trained model (run `make bench-safety`)")
+        return 2
+    asyncio.run(run(model))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

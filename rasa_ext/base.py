@@ -1,0 +1,28 @@
+"""What the project's NLU components share: they use data, not a trained model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+
+class DataComponent(GraphComponent):  # type: ignore[misc]
+    """A component with nothing to train or persist; its data loads on first use."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training does not need this component's output: leave the data as it is."""
+        return training_data

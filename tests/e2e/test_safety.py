@@ -1,0 +1,42 @@
+"""Danger wins: the emergency card first, in the child's language, then an urgent ticket."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue import default_catalogue
+from catalogue.content import default_content
+from tests.e2e import fake_telegram as tg
+from tests.e2e.conftest import Gateway
+from tests.e2e.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.e2e
+CAT = default_catalogue()
+CONTENT = default_content()
+GROUP = -100999
+
+
+def card(topic: str, language: str) -> str:
+    answer = CONTENT.answer(topic, language, None)
+    assert answer is not None
+    return str(CONTENT.messages(answer, CAT)[0]["text"])
+
+
+@pytest.mark.parametrize(
+    ("chat", "language", "text", "topic"),
+    [
+        (8001, "ti", "ሰላም፣ ፓስፖርተይ ወሲዶም ክወጽእ ኣይፍቀደለይን", "emergency"),
+        (8002, "ps", "زه په خطر کې یم مرسته", "emergency"),
+        (8003, "ar", "بدي موت ما في أمل", "feeling_distress"),
+    ],
+)
+async def test_danger_gets_the_card_first_then_an_urgent_ticket(
+    telegram: FakeTelegram, gateway: Gateway, chat: int, language: str, text: str, topic: str
+) -> None:
+    await telegram.push(tg.text(chat, text, language=None))
+    sent = await telegram.wait_sent(chat, 3)
+    assert sent[0]["text"] == card(topic, language)
+    assert sent[1]["text"] == CAT.text("utter_handoff_requested", language)
+    await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
+    title = telegram.called("createForumTopic")[-1]["name"]
+    assert title.endswith("URGENT") and f"· {language} ·" in title
