@@ -52,13 +52,18 @@ def fallback_language(svc: Services, chat_ref: str, hint: str | None) -> str:
 
 
 async def send_text(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    protect: bool = False,
 ) -> None:
     """Send a message, retrying transient failures (429 is retried by the rate limiter)."""
     delay = FIRST_RETRY_SECONDS
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await bot.send_message(chat_id, text, reply_markup=markup)
+            await bot.send_message(chat_id, text, reply_markup=markup, protect_content=protect)
             return
         except BadRequest:
             raise  # our request is wrong; repeating it will not help
@@ -129,8 +134,12 @@ async def forward(
 async def deliver(
     bot: Bot, svc: Services, chat_id: int, chat_ref: str, replies: Sequence[Reply]
 ) -> None:
-    """Send replies in order; buttons go under the last part of a long text."""
+    """Send replies in order; buttons go under the last part of a long text.
+
+    Sensitive answers, and everything around a handoff, are sent protected.
+    """
     sent = 0
+    around_handoff = any(isinstance(r.custom.get("handoff"), dict) for r in replies)
     for reply in replies:
         if reply.language:
             svc.languages.remember(chat_ref, reply.language)
@@ -148,6 +157,6 @@ async def deliver(
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
-            await send_text(bot, chat_id, part, markup)
+            await send_text(bot, chat_id, part, markup, protect=reply.protect or around_handoff)
             sent += 1
     logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})

@@ -35,6 +35,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     language: str | None = None
     custom: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False  # send with protect_content: no forwarding or saving
 
 
 def parse_replies(body: Any) -> list[Reply]:
@@ -66,6 +67,7 @@ def parse_replies(body: Any) -> list[Reply]:
                 buttons=tuple(buttons),
                 language=language if isinstance(language, str) else None,
                 custom=custom,
+                protect=item.get("protect") is True,
             )
         )
     return replies

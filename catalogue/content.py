@@ -50,6 +50,7 @@ class Topic:
     button: str  # text key of the button that asks for it
     related: tuple[str, ...]
     needs_country: bool  # ask where the child is before answering
+    sensitive: bool = False  # danger and distress: sent protected (no forwarding, no saving)
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,11 @@ class Content:
             entry.topic, language, catalogue, offer_more=not more and bool(answer.more)
         )
         direction = catalogue.language(catalogue.resolve(language)).direction
+        protect = self.topics[entry.topic].sensitive
         for message in messages:
             message.update(language=language, direction=direction, topic=entry.topic)
+            if protect:
+                message["protect"] = True
         return messages
 
     def buttons(
@@ -277,6 +281,7 @@ def _read_topics(path: Path) -> dict[str, Topic]:
             button=str(spec["button"]),
             related=_strings(spec.get("related"), f"{path}: {name}.related"),
             needs_country=bool(spec.get("needs_country", False)),
+            sensitive=bool(spec.get("sensitive", False)),
         )
     for topic in topics.values():
         for related in topic.related:

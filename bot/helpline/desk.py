@@ -214,17 +214,17 @@ class Desk:
         if in_hours:
             minutes = await self._expected_wait()
             text = self.child("handoff.waiting", ticket.language, minutes=minutes)
-            await self.deliver(chat_id, [Reply(text, tuple(end), ticket.language)])
+            await self.deliver(chat_id, [Reply(text, tuple(end), ticket.language, protect=True)])
         else:
             opens = _format_opening(hours.next_opening(now), ticket.language)
             text = self.child("handoff.closed_now", ticket.language, opens=opens)
-            replies = [Reply(text, (), ticket.language)]
+            replies = [Reply(text, (), ticket.language, protect=True)]
             answer = self.content.answer("emergency", ticket.language, ticket.country)
             if answer is not None:
                 # the sourced emergency answer for the child's country, without its
                 # topic buttons: while a person is coming, only "End" applies
                 first = self.content.messages(answer, self.catalogue)[0]
-                replies.append(Reply(str(first["text"]), tuple(end), ticket.language))
+                replies.append(Reply(str(first["text"]), tuple(end), ticket.language, protect=True))
             await self.deliver(chat_id, replies)
 
     async def _announce(self, ticket: Ticket, request: HandoffRequest, in_hours: bool) -> None:
@@ -553,7 +553,9 @@ class Desk:
 
     async def _tell_child(self, chat_id: int, key: str, language: str) -> None:
         try:
-            await self.deliver(chat_id, [Reply(self.child(key, language), (), language)])
+            await self.deliver(
+                chat_id, [Reply(self.child(key, language), (), language, protect=True)]
+            )
         except Forbidden:
             logger.warning(
                 "relay.child_blocked", extra={"chat": self.pseudonyms.ref(CHANNEL, chat_id)}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from catalogue import FSI, PDI, default_catalogue, isolate_runs, unisolated
-from catalogue.content import DEFAULT_CONTENT, EU, FIRST_LIMIT, NATIONAL, Content
+from catalogue.content import DEFAULT_CONTENT, EU, FIRST_LIMIT, NATIONAL, Content, default_content
 from catalogue.content_check import problems
 
 CAT = default_catalogue()
@@ -99,3 +99,17 @@ def test_the_check_fails_on_each_kind_of_fault(
     content = broken_copy(tmp_path, language, old, new)
     found = problems(content, CAT, ON)
     assert any(expected in line for line in found), found
+
+
+def test_danger_and_distress_answers_are_sent_protected() -> None:
+    content, catalogue = default_content(), default_catalogue()
+    for topic, protected in (
+        ("emergency", True),
+        ("feeling_distress", True),
+        ("ask_school", False),
+    ):
+        answer = content.answer(topic, "ps", None)
+        assert answer is not None
+        assert all(
+            m.get("protect", False) is protected for m in content.messages(answer, catalogue)
+        )

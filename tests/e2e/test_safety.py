@@ -36,6 +36,7 @@ async def test_danger_gets_the_card_first_then_an_urgent_ticket(
     await telegram.push(tg.text(chat, text, language=None))
     sent = await telegram.wait_sent(chat, 3)
     assert sent[0]["text"] == card(topic, language)
+    assert all(str(m.get("protect_content")).lower() == "true" for m in sent[:3])
     assert sent[1]["text"] == CAT.text("utter_handoff_requested", language)
     await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
     title = telegram.called("createForumTopic")[-1]["name"]
