@@ -218,14 +218,23 @@ class Desk:
         else:
             opens = _format_opening(hours.next_opening(now), ticket.language)
             text = self.child("handoff.closed_now", ticket.language, opens=opens)
-            replies = [Reply(text, (), ticket.language, protect=True)]
-            answer = self.content.answer("emergency", ticket.language, ticket.country)
-            if answer is not None:
-                # the sourced emergency answer for the child's country, without its
-                # topic buttons: while a person is coming, only "End" applies
-                first = self.content.messages(answer, self.catalogue)[0]
-                replies.append(Reply(str(first["text"]), tuple(end), ticket.language, protect=True))
+            card = None if ticket.urgent else self._emergency_card(ticket)
+            if card is None:  # urgent: the assistant sent the emergency card just before
+                replies = [Reply(text, tuple(end), ticket.language, protect=True)]
+            else:
+                replies = [
+                    Reply(text, (), ticket.language, protect=True),
+                    Reply(card, tuple(end), ticket.language, protect=True),
+                ]
             await self.deliver(chat_id, replies)
+
+    def _emergency_card(self, ticket: Ticket) -> str | None:
+        """The sourced emergency answer for the child's country, without its topic buttons
+        (while a person is coming, only "End" applies)."""
+        answer = self.content.answer("emergency", ticket.language, ticket.country)
+        if answer is None:
+            return None
+        return str(self.content.messages(answer, self.catalogue)[0]["text"])
 
     async def _announce(self, ticket: Ticket, request: HandoffRequest, in_hours: bool) -> None:
         thread_id: int | None = None

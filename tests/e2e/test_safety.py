@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+
 import pytest
 
 from catalogue import default_catalogue
 from catalogue.content import default_content
 from tests.e2e import fake_telegram as tg
-from tests.e2e.conftest import Gateway
+from tests.e2e.conftest import Gateway, RasaStack
 from tests.e2e.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.e2e
@@ -41,3 +45,22 @@ async def test_danger_gets_the_card_first_then_an_urgent_ticket(
     await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
     title = telegram.called("createForumTopic")[-1]["name"]
     assert title.endswith("URGENT") and f"· {language} ·" in title
+
+
+async def test_out_of_hours_danger_still_opens_an_urgent_ticket_without_repeating_the_card(
+    telegram: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
+) -> None:
+    chat = 8004
+    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%a")
+    gateway_factory(
+        telegram.url, rasa_stack.url, HELPLINE_HOURS=f"{tomorrow} 09:00-17:00 UTC"
+    ).start()
+    await telegram.push(tg.text(chat, "they took my passport and i cannot leave"))
+    sent = await telegram.wait_sent(chat, 3)
+    assert sent[0]["text"] == card("emergency", "en")
+    assert sent[2]["text"].startswith(
+        CAT.text("handoff.closed_now", "en", {"opens": "|"}).split("|")[0]
+    )
+    await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
+    await asyncio.sleep(1)
+    assert len(telegram.sent(chat)) == 3
