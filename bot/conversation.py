@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, NetworkError, TelegramError
 
@@ -58,13 +58,14 @@ async def send_text(
     markup: InlineKeyboardMarkup | None = None,
     *,
     protect: bool = False,
-) -> None:
+) -> Message:
     """Send a message, retrying transient failures (429 is retried by the rate limiter)."""
     delay = FIRST_RETRY_SECONDS
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            await bot.send_message(chat_id, text, reply_markup=markup, protect_content=protect)
-            return
+            return await bot.send_message(
+                chat_id, text, reply_markup=markup, protect_content=protect
+            )
         except BadRequest:
             raise  # our request is wrong; repeating it will not help
         except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
@@ -73,11 +74,18 @@ async def send_text(
             logger.warning("send.retry", extra={"attempt": attempt, "error": type(exc).__name__})
             await asyncio.sleep(delay)
             delay *= 2
+    raise AssertionError("unreachable")
+
+
+async def remember_message(svc: Services, chat_id: int, message_id: int) -> None:
+    """Note a message in a child's chat, so /hide can delete it later (ID only)."""
+    await asyncio.to_thread(svc.messages.record, svc.pseudonyms.ref(CHANNEL, chat_id), message_id)
 
 
 async def say(bot: Bot, svc: Services, chat_id: int, key: str, language: str) -> None:
     """Send one of the gateway's own catalogue texts."""
-    await send_text(bot, chat_id, svc.catalogue.text(key, language))
+    sent = await send_text(bot, chat_id, svc.catalogue.text(key, language))
+    await remember_message(svc, chat_id, sent.message_id)
 
 
 async def forward(
@@ -157,6 +165,9 @@ async def deliver(
         parts = split_text(reply.text)
         for i, part in enumerate(parts):
             markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
-            await send_text(bot, chat_id, part, markup, protect=reply.protect or around_handoff)
+            message = await send_text(
+                bot, chat_id, part, markup, protect=reply.protect or around_handoff
+            )
+            await remember_message(svc, chat_id, message.message_id)
             sent += 1
     logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})

@@ -13,17 +13,18 @@ from urllib.parse import urlparse
 from aiohttp import web
 from telegram.ext import AIORateLimiter, Application
 
-from bot.conversation import CHANNEL
+from bot.conversation import CHANNEL, remember_message
 from bot.conversation import deliver as deliver_replies
 from bot.handlers import register
 from bot.helpline.desk import Desk
 from bot.helpline.store import TicketStore
 from bot.ingress import ALLOWED_UPDATES, Ingress, PerChatProcessor, poll, webhook_app
 from bot.logs import Pseudonyms
+from bot.privacy import DELETABLE_SECONDS
 from bot.rasa_client import RasaClient, Reply
 from bot.services import SERVICES_KEY, App, Services
 from bot.settings import Settings
-from bot.store import UpdateInbox, make_engine
+from bot.store import MessageLog, UpdateInbox, make_engine
 from catalogue import default_catalogue, staff_catalogue
 from catalogue.content import default_content
 
@@ -96,6 +97,7 @@ async def _open_services(application: App) -> None:
         settings=settings,
         rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, token=settings.rasa_token),
         inbox=inbox,
+        messages=await asyncio.to_thread(MessageLog, engine),
         pseudonyms=Pseudonyms(settings.pseudonym_key),
         catalogue=default_catalogue(),
     )
@@ -116,6 +118,7 @@ async def _open_services(application: App) -> None:
             staff_catalogue(),
             default_content(),
             deliver,
+            lambda chat_id, message_id: remember_message(svc, chat_id, message_id),
         )
     application.bot_data[SERVICES_KEY] = svc
     processor = application.update_processor
@@ -145,14 +148,16 @@ async def _remind_regularly(desk: Desk, settings: Settings, stop: asyncio.Event)
                 logger.exception("handoff.remind_round_failed")
 
 
-async def _purge_regularly(inbox: UpdateInbox, stop: asyncio.Event) -> None:
-    """Forget done updates past the dedupe window, every hour while running."""
+async def _purge_regularly(svc: Services, stop: asyncio.Event) -> None:
+    """Forget done updates past the dedupe window, and message IDs /hide can no
+    longer use, every hour while running."""
     while not stop.is_set():
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), PURGE_EVERY_SECONDS)
         if not stop.is_set():
-            removed = await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
-            logger.info("inbox.purged", extra={"removed": removed})
+            removed = await asyncio.to_thread(svc.inbox.purge_done, DEDUPE_WINDOW_SECONDS)
+            forgotten = await asyncio.to_thread(svc.messages.purge, DELETABLE_SECONDS)
+            logger.info("inbox.purged", extra={"removed": removed, "message_ids": forgotten})
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -170,7 +175,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered)
     await application.start()
     await ingress.resume()
-    purger = asyncio.create_task(_purge_regularly(svc.inbox, stop))
+    purger = asyncio.create_task(_purge_regularly(svc, stop))
     reminder = None
     if svc.desk is not None:
         reminder = asyncio.create_task(_remind_regularly(svc.desk, settings, stop))

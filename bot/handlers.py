@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import privacy
 from bot.conversation import CHANNEL, fallback_language, forward, say
 from bot.helpline import handlers as helpline
 from bot.rasa_client import RasaReplyError
@@ -172,8 +173,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(application: App, helpline_chat_id: int | None) -> None:
     """Attach the handlers; order matters: foreign chats are dealt with first."""
+    privacy.register(application)  # groups -3 and -2: note every message, /hide
     if helpline_chat_id is not None:
-        helpline.register(application, helpline_chat_id)  # group -1: runs first
+        helpline.register(application, helpline_chat_id)  # group -1: before the assistant
     private = filters.ChatType.PRIVATE
     application.add_handler(ChatMemberHandler(on_foreign_chat, ChatMemberHandler.MY_CHAT_MEMBER))
     foreign = ~private

@@ -12,7 +12,7 @@ from bot.helpline.desk import Desk
 from bot.logs import Pseudonyms
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from bot.store import UpdateInbox
+from bot.store import MessageLog, UpdateInbox
 from catalogue import Catalogue
 
 SERVICES_KEY = "services"
@@ -43,6 +43,7 @@ class Services:
     settings: Settings
     rasa: RasaClient
     inbox: UpdateInbox
+    messages: MessageLog  # message IDs in children's chats, for /hide
     pseudonyms: Pseudonyms
     catalogue: Catalogue
     languages: RecentLanguages = field(default_factory=RecentLanguages)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Float,
+    Integer,
     MetaData,
     String,
     Table,
@@ -116,4 +117,54 @@ class UpdateInbox:
             result = conn.execute(
                 delete(updates).where(updates.c.state == "done", updates.c.received_at < cutoff)
             )
+        return int(result.rowcount or 0)
+
+
+messages = Table(
+    "gateway_messages",
+    metadata,
+    # IDs of the messages in a child's chat, both ways, so /hide can delete them
+    # from the phone; kept as long as Telegram lets a bot delete them (48 h).
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("chat_ref", String(32), nullable=False, index=True),
+    Column("message_id", BigInteger, nullable=False),
+    Column("at", Float, nullable=False, index=True),
+)
+
+
+class MessageLog:
+    """Which messages are in which child's chat (IDs only, never text). Blocking: use a thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def record(self, chat_ref: str, message_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                messages.insert().values(chat_ref=chat_ref, message_id=message_id, at=time.time())
+            )
+
+    def recent(self, chat_ref: str, within_seconds: float) -> list[int]:
+        """Message IDs of a chat younger than ``within_seconds``, oldest first."""
+        cutoff = time.time() - within_seconds
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(messages.c.message_id)
+                .where(messages.c.chat_ref == chat_ref, messages.c.at >= cutoff)
+                .order_by(messages.c.id)
+            ).all()
+        return [int(r.message_id) for r in rows]
+
+    def forget(self, chat_ref: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(messages).where(messages.c.chat_ref == chat_ref))
+        return int(result.rowcount or 0)
+
+    def purge(self, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(messages).where(messages.c.at < cutoff))
         return int(result.rowcount or 0)

@@ -101,6 +101,7 @@ class Desk:
         staff_texts: Catalogue,
         content: Content,
         deliver: Callable[[int, Sequence[Reply]], Awaitable[None]],
+        remember: Callable[[int, int], Awaitable[None]],
     ) -> None:
         assert settings.helpline_chat_id is not None
         self.bot = bot
@@ -113,6 +114,7 @@ class Desk:
         self.staff_texts = staff_texts
         self.content = content
         self.deliver = deliver
+        self.remember = remember  # note a message ID in a child's chat (for /hide)
         self._forum: bool | None = None
         self._members: dict[int, tuple[bool, float]] = {}
 
@@ -365,6 +367,7 @@ class Desk:
             await self._post(ticket, self.staff("staff.delivery_failed", why=why))
             return
         await self.db(self.store.finish_relay, source, target_message_id=copied.message_id, ok=True)
+        await self.remember(chat_id, copied.message_id)
         logger.info("relay.to_child", extra={"case": ticket.case_id})
 
     async def _to_child(

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.store import UpdateInbox, updates
+from bot.store import MessageLog, UpdateInbox, updates
 
 
 @pytest.fixture
@@ -36,3 +36,14 @@ def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None
     assert inbox.purge_done(older_than_seconds=3600) == 0
     assert inbox.purge_done(older_than_seconds=-1) == 1
     assert inbox.state(5) is None
+
+
+def test_message_ids_are_kept_per_chat_until_forgotten(engine: Engine) -> None:
+    log = MessageLog(engine)
+    for message_id in (5, 6, 7):
+        log.record("child-a", message_id)
+    log.record("child-b", 9)
+    assert log.recent("child-a", 60) == [5, 6, 7]
+    assert log.forget("child-a") == 3
+    assert log.recent("child-a", 60) == [] and log.recent("child-b", 60) == [9]
+    assert log.purge(-1) == 1  # everything is older than "one second in the future"

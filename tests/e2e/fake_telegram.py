@@ -180,6 +180,12 @@ class FakeTelegram:
             "icon_color": 0,
         }
 
+    async def _m_deleteMessages(self, _: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_deleteMessage(self, _: dict[str, Any]) -> bool:
+        return True
+
     async def _m_editForumTopic(self, _: dict[str, Any]) -> bool:
         return True
 

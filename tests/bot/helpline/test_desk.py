@@ -91,6 +91,9 @@ async def desk(telegram: FakeTelegram, engine: Engine) -> AsyncIterator[tuple[De
     async def deliver(chat_id: int, replies: Any) -> None:
         delivered.append((chat_id, [r.text for r in replies]))
 
+    async def remember(chat_id: int, message_id: int) -> None:
+        """Message IDs are the gateway's business; nothing to note here."""
+
     settings = Settings.from_env({"PSEUDONYM_KEY": "k" * 16, "HELPLINE_CHAT_ID": str(GROUP)})
     yield (
         Desk(
@@ -103,6 +106,7 @@ async def desk(telegram: FakeTelegram, engine: Engine) -> AsyncIterator[tuple[De
             staff_catalogue(),
             default_content(),
             deliver,
+            remember,
         ),
         delivered,
     )
