@@ -315,6 +315,16 @@ class Desk:
     async def open_ticket_for(self, chat_id: int) -> Ticket | None:
         return await self.db(self.store.open_for_chat, chat_id)
 
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self.db(self.store.get, ticket_id)
+
+    async def ticket_in_thread(self, thread_id: int) -> Ticket | None:
+        return await self.db(self.store.by_thread, thread_id)
+
+    async def ticket_of_staff_message(self, message_id: int) -> Ticket | None:
+        """The ticket whose card, or a relayed message of which, has this ID in the group."""
+        return await self.db(self.store.by_staff_message, message_id)
+
     async def from_child(self, ticket: Ticket, message: Message) -> None:
         """Carry a child's message (any kind) to the ticket's place in the staff group."""
         source = f"{self.pseudonyms.ref(CHANNEL, message.chat_id)}:{message.message_id}"
@@ -345,7 +355,8 @@ class Desk:
         if chat_id is None:
             return
         if ticket.state == WAITING and message.from_user is not None:
-            await self.claim(ticket, message.from_user, announce=True)
+            # quietly: if a colleague claimed it a moment ago, the reply still goes
+            await self.claim(ticket, message.from_user, announce=False)
         source = f"staff:{message.message_id}"
         if not await self.db(self.store.start_relay, ticket.id, "to_child", source):
             return

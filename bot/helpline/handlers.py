@@ -78,10 +78,10 @@ async def _ticket_here(desk: Desk, update: Update) -> Ticket | None:
     if message is None:
         return None
     if message.is_topic_message and message.message_thread_id is not None:
-        return await desk.db(desk.store.by_thread, message.message_thread_id)
+        return await desk.ticket_in_thread(message.message_thread_id)
     reply = message.reply_to_message
     if reply is not None:
-        return await desk.db(desk.store.by_staff_message, reply.message_id)
+        return await desk.ticket_of_staff_message(reply.message_id)
     return None
 
 
@@ -156,7 +156,7 @@ async def on_staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         logger.warning("staff.ignored", extra={"reason": "not a member"})
         return
     _, action, ticket_id = (query.data or "hl::0").split(":", 2)
-    ticket = await desk.db(desk.store.get, int(ticket_id)) if ticket_id.isdigit() else None
+    ticket = await desk.ticket(int(ticket_id)) if ticket_id.isdigit() else None
     if ticket is None:
         return
     if action == "claim":
