@@ -10,17 +10,17 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import TelegramError
 
 from bot.rasa_client import RasaUnavailable, Reply
 from bot.render import keyboard, split_text
+from bot.sending import FIRST_RETRY_SECONDS, with_retries
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 s
-FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 SEND_ATTEMPTS = 4  # a reply survives a few seconds of Telegram 5xx or network trouble
 
@@ -60,21 +60,10 @@ async def send_text(
     protect: bool = False,
 ) -> Message:
     """Send a message, retrying transient failures (429 is retried by the rate limiter)."""
-    delay = FIRST_RETRY_SECONDS
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await bot.send_message(
-                chat_id, text, reply_markup=markup, protect_content=protect
-            )
-        except BadRequest:
-            raise  # our request is wrong; repeating it will not help
-        except NetworkError as exc:  # includes TimedOut and Telegram's 5xx answers
-            if attempt == SEND_ATTEMPTS:
-                raise
-            logger.warning("send.retry", extra={"attempt": attempt, "error": type(exc).__name__})
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+    return await with_retries(
+        lambda: bot.send_message(chat_id, text, reply_markup=markup, protect_content=protect),
+        SEND_ATTEMPTS,
+    )
 
 
 async def remember_message(svc: Services, chat_id: int, message_id: int) -> None:

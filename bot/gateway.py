@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -134,30 +135,31 @@ async def _close_services(application: App) -> None:
         svc.inbox.engine.dispose()
 
 
-async def _remind_regularly(desk: Desk, settings: Settings, stop: asyncio.Event) -> None:
-    """Announce unclaimed tickets again and nudge waiting children, while running."""
-    shortest = min(settings.helpline_remind_minutes, settings.helpline_nudge_minutes) * 60
-    every = max(0.5, min(REMIND_CHECK_SECONDS, shortest / 4))
+async def _every(
+    name: str, seconds: float, stop: asyncio.Event, job: Callable[[], Awaitable[None]]
+) -> None:
+    """Run ``job`` every ``seconds`` until ``stop``; a failed round does not end the loop."""
     while not stop.is_set():
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
+            await asyncio.wait_for(stop.wait(), seconds)
         if not stop.is_set():
             try:
-                await desk.remind()
-            except Exception:  # a bad round must not end the loop
-                logger.exception("handoff.remind_round_failed")
+                await job()
+            except Exception:
+                logger.exception("gateway.job_failed", extra={"job": name})
 
 
-async def _purge_regularly(svc: Services, stop: asyncio.Event) -> None:
-    """Forget done updates past the dedupe window, and message IDs /hide can no
-    longer use, every hour while running."""
-    while not stop.is_set():
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), PURGE_EVERY_SECONDS)
-        if not stop.is_set():
-            removed = await asyncio.to_thread(svc.inbox.purge_done, DEDUPE_WINDOW_SECONDS)
-            forgotten = await asyncio.to_thread(svc.messages.purge, DELETABLE_SECONDS)
-            logger.info("inbox.purged", extra={"removed": removed, "message_ids": forgotten})
+def _remind_every(settings: Settings) -> float:
+    """Check for due reminders often enough for the shortest configured delay."""
+    shortest = min(settings.helpline_remind_minutes, settings.helpline_nudge_minutes) * 60
+    return max(0.5, min(REMIND_CHECK_SECONDS, shortest / 4))
+
+
+async def _purge(svc: Services) -> None:
+    """Forget done updates past the dedupe window, and message IDs /hide can no longer use."""
+    removed = await asyncio.to_thread(svc.inbox.purge_done, DEDUPE_WINDOW_SECONDS)
+    forgotten = await asyncio.to_thread(svc.messages.purge, DELETABLE_SECONDS)
+    logger.info("inbox.purged", extra={"removed": removed, "message_ids": forgotten})
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -175,10 +177,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered)
     await application.start()
     await ingress.resume()
-    purger = asyncio.create_task(_purge_regularly(svc, stop))
+    purger = asyncio.create_task(_every("purge", PURGE_EVERY_SECONDS, stop, partial(_purge, svc)))
     reminder = None
     if svc.desk is not None:
-        reminder = asyncio.create_task(_remind_regularly(svc.desk, settings, stop))
+        reminder = asyncio.create_task(
+            _every("remind", _remind_every(settings), stop, svc.desk.remind)
+        )
     runner: web.AppRunner | None = None
     poller: asyncio.Task[None] | None = None
     try:

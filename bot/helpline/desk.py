@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, User
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from bot.helpline.store import WAITING, Ticket, TicketStore
 from bot.logs import Pseudonyms
 from bot.rasa_client import Button, RasaClient, RasaReplyError, RasaUnavailable, Reply
+from bot.sending import FIRST_RETRY_SECONDS, with_retries
 from bot.settings import Settings
 from catalogue import Catalogue
 from catalogue.content import Content
@@ -38,8 +39,7 @@ CHANNEL = "telegram"
 TURNS_ON_CARD = 10
 TURN_CHARS = 300  # a turn on the card is cut to this many characters
 TOPIC_TITLE_LIMIT = 128  # Bot API limit for forum topic names
-SEND_ATTEMPTS = 5
-FIRST_RETRY_SECONDS = 1.0
+SEND_ATTEMPTS = 5  # staff-side calls may wait a little longer than a child's reply
 MEMBER_CACHE_SECONDS = 60.0
 DEFAULT_WAIT_MINUTES = 5
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
@@ -596,23 +596,4 @@ def _format_opening(when: dt.datetime, language: str) -> str:
 
 
 async def _retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Call the Bot API, retrying network trouble and 5xx with backoff.
-
-    429 is retried by the application's rate limiter; Forbidden and BadRequest
-    are final (the child blocked the bot, or the request is wrong).
-    """
-    delay = FIRST_RETRY_SECONDS
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await call()
-        except (BadRequest, Forbidden):
-            raise
-        except NetworkError as exc:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            logger.warning(
-                "helpline.retry", extra={"attempt": attempt, "error": type(exc).__name__}
-            )
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+    return await with_retries(call, SEND_ATTEMPTS)
