@@ -11,12 +11,19 @@ things, so this channel adds them on the same request shape:
   it, instead of the message being processed a second time.
 * **Replies keep their metadata** (``language``, ``direction``, ``utter_action``),
   which the gateway uses for its own fallback texts and for logs.
+
+It also owns what Rasa's HTTP API lacks for children's data: ``DELETE
+/webhooks/lantern/conversations/<sender>`` erases one conversation (/forget,
+authenticated with ``RASA_TOKEN``), and a background job deletes conversation
+data older than ``RETENTION_DAYS`` every hour.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,11 +36,23 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_ext.erasure import ErasureUnsupported, erase_conversation, purge_before
+
 logger = logging.getLogger(__name__)
 
 # Keys of a bot message that are Rasa bookkeeping, not something to send.
 _INTERNAL_KEYS = {"timestamp", "recipient_id", "template_name", "response_ids", "id"}
 HEALTH_CACHE_SECONDS = 2.0
+DEFAULT_RETENTION_DAYS = 30
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+def retention_days(env: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """RETENTION_DAYS, a whole number of days (default 30); fail fast on anything else."""
+    raw = env.get("RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError("RETENTION_DAYS must be a whole number of days, at least 1")
+    return int(raw)
 
 
 class LanternOutputChannel(CollectingOutputChannel):  # type: ignore[misc]
@@ -85,8 +104,10 @@ class LanternInput(RestInput):  # type: ignore[misc]
     """``POST /webhooks/lantern/webhook`` with ``sender``, ``message``, ``message_id``,
     ``metadata`` and optional ``replay``; answers a JSON list of messages."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None, retention: int = DEFAULT_RETENTION_DAYS) -> None:
         self.probe = ActionServerProbe()
+        self.token = token  # None: the erasure endpoint refuses every request
+        self.retention_seconds = retention * 86400.0
 
     @classmethod
     def name(cls) -> str:
@@ -94,7 +115,12 @@ class LanternInput(RestInput):  # type: ignore[misc]
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> LanternInput:
-        return cls()
+        # The same RASA_TOKEN as Rasa's own API (scripts/run exports it).
+        return cls(os.environ.get("RASA_TOKEN") or None, retention_days())
+
+    def authorised(self, request: Request) -> bool:
+        provided = request.args.get("token") or ""
+        return self.token is not None and hmac.compare_digest(provided, self.token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("lantern_webhook", __name__)
@@ -145,7 +171,45 @@ class LanternInput(RestInput):  # type: ignore[misc]
                 return response.json({"error": "processing failed"}, status=500)
             return response.json(collector.messages)
 
+        @hook.route("/conversations/<sender>", methods=["DELETE"])
+        async def forget(request: Request, sender: str) -> HTTPResponse:
+            if not self.authorised(request):
+                return response.json({"error": "unauthorised"}, status=401)
+            agent = request.app.ctx.agent
+            try:
+                # Under the conversation's lock: a message in flight finishes first,
+                # so nothing it writes survives the erasure.
+                async with agent.lock_store.lock(sender):
+                    deleted = await erase_conversation(agent.tracker_store, sender)
+            except ErasureUnsupported as exc:
+                logger.error("lantern.erase_unsupported", extra={"store": str(exc)})
+                return response.json({"error": "tracker store cannot erase"}, status=501)
+            logger.info("lantern.conversation_erased", extra={"records": deleted})
+            return response.json({"deleted": deleted})
+
+        @hook.listener("after_server_start")
+        async def start_retention(app: Any, _: Any) -> None:
+            app.add_task(self._retention_loop(app))
+
         return hook
+
+    async def _retention_loop(self, app: Any) -> None:
+        """Delete conversation data older than RETENTION_DAYS, now and every hour."""
+        while True:
+            agent = getattr(app.ctx, "agent", None)
+            store = getattr(agent, "tracker_store", None)
+            if store is not None:
+                try:
+                    deleted = await purge_before(store, time.time() - self.retention_seconds)
+                except ErasureUnsupported as exc:
+                    logger.error("lantern.retention_unsupported", extra={"store": str(exc)})
+                    return
+                except Exception:
+                    logger.exception("lantern.retention_failed")
+                else:
+                    if deleted:
+                        logger.info("lantern.retention_purged", extra={"records": deleted})
+            await asyncio.sleep(RETENTION_CHECK_SECONDS)
 
 
 async def _replies_to(agent: Any, sender: str, message_id: str) -> list[dict[str, Any]] | None:
