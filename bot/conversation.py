@@ -134,9 +134,12 @@ async def deliver(
     """Send replies in order; buttons go under the last part of a long text.
 
     Sensitive answers, and everything around a handoff, are sent protected.
+    A first contact's privacy notice comes last: the answer (the emergency
+    card, if it is one) always comes first.
     """
     sent = 0
     around_handoff = any(isinstance(r.custom.get("handoff"), dict) for r in replies)
+    notice = any(r.custom.get("privacy_notice") is True for r in replies)
     for reply in replies:
         if reply.language:
             svc.languages.remember(chat_ref, reply.language)
@@ -145,7 +148,7 @@ async def deliver(
             sender = svc.pseudonyms.sender(CHANNEL, chat_id)
             language = reply.language or fallback_language(svc, chat_ref, None)
             await svc.desk.open(chat_id, sender, handoff, language)
-        elif reply.custom:
+        elif reply.custom and not notice:
             logger.info(
                 "reply.custom_ignored", extra={"chat": chat_ref, "keys": sorted(reply.custom)}
             )
@@ -159,4 +162,16 @@ async def deliver(
             )
             await remember_message(svc, chat_id, message.message_id)
             sent += 1
+    if notice:
+        language = fallback_language(svc, chat_ref, None)
+        message = await send_text(bot, chat_id, privacy_notice(svc, language))
+        await remember_message(svc, chat_id, message.message_id)
+        sent += 1
     logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})
+
+
+def privacy_notice(svc: Services, language: str) -> str:
+    """The three-line privacy notice in the child's language, with the configured retention."""
+    return svc.catalogue.text(
+        "gateway.privacy_notice", language, {"days": svc.settings.retention_days}
+    )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any
@@ -156,10 +157,17 @@ def _remind_every(settings: Settings) -> float:
 
 
 async def _purge(svc: Services) -> None:
-    """Forget done updates past the dedupe window, and message IDs /hide can no longer use."""
+    """Forget done updates past the dedupe window, message IDs /hide can no longer use,
+    and the link to the child of cases closed longer than RETENTION_DAYS ago."""
     removed = await asyncio.to_thread(svc.inbox.purge_done, DEDUPE_WINDOW_SECONDS)
     forgotten = await asyncio.to_thread(svc.messages.purge, DELETABLE_SECONDS)
-    logger.info("inbox.purged", extra={"removed": removed, "message_ids": forgotten})
+    anonymised = 0
+    if svc.desk is not None:
+        anonymised = await svc.desk.expire(time.time() - svc.settings.retention_days * 86400)
+    logger.info(
+        "inbox.purged",
+        extra={"removed": removed, "message_ids": forgotten, "tickets_anonymised": anonymised},
+    )
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -11,6 +11,7 @@ import httpx
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/lantern/webhook"
+CONVERSATIONS_PATH = "/webhooks/lantern/conversations"
 
 
 class RasaUnavailable(Exception):
@@ -150,6 +151,20 @@ class RasaClient:
             raise RasaReplyError(f"HTTP {exc.response.status_code}") from exc
         body = response.json()
         return parse_replies(body.get("messages", []) if isinstance(body, dict) else None)
+
+    async def forget(self, sender: str) -> int:
+        """Erase the conversation from Rasa's tracker store (rasa_ext.channel); return records."""
+        params = {"token": self._token} if self._token else {}
+        try:
+            response = await self._client.delete(f"{CONVERSATIONS_PATH}/{sender}", params=params)
+        except httpx.TransportError as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if response.status_code >= 500 or response.status_code == 404:
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise RasaReplyError(f"HTTP {response.status_code}")
+        body = response.json()
+        return int(body.get("deleted", 0)) if isinstance(body, dict) else 0
 
     async def aclose(self) -> None:
         await self._client.aclose()

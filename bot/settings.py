@@ -71,6 +71,7 @@ class Settings:
     pseudonym_key: bytes
     rasa_timeout: float
     rasa_retry_seconds: float
+    retention_days: int
     log_level: str
 
     @classmethod
@@ -107,6 +108,10 @@ class Settings:
             for name in sorted(env)
             if re.fullmatch(r"HELPLINE_HOURS_[A-Z]{2}", name) and env[name]
         }
+        retention = _int(env, "RETENTION_DAYS", 30)
+        assert retention is not None
+        if retention < 1:
+            raise ConfigError(f"RETENTION_DAYS must be at least 1, got {retention}")
         api_url = _url(env, "TELEGRAM_API_URL", "https://api.telegram.org")
         rasa_url = _url(env, "RASA_URL", "http://127.0.0.1:5005")
         assert api_url is not None and rasa_url is not None
@@ -128,6 +133,7 @@ class Settings:
             pseudonym_key=key.encode(),
             rasa_timeout=_float(env, "RASA_TIMEOUT", 30.0),
             rasa_retry_seconds=_float(env, "RASA_RETRY_SECONDS", 300.0),
+            retention_days=retention,
             log_level=level,
         )
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    or_,
     select,
     update,
 )
@@ -109,6 +110,19 @@ class UpdateInbox:
             return conn.execute(
                 select(updates.c.state).where(updates.c.update_id == update_id)
             ).scalar_one_or_none()
+
+    def forget(self, chat_ref: str, current_update_id: int | None = None) -> int:
+        """Erase a chat's handled updates (and the one being handled), for /forget.
+
+        Pending updates of the chat stay: they are messages sent after the
+        request, still to be handled, and are not lost.
+        """
+        condition = updates.c.state == "done"
+        if current_update_id is not None:
+            condition = or_(condition, updates.c.update_id == current_update_id)
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(updates).where(updates.c.chat_ref == chat_ref, condition))
+        return int(result.rowcount or 0)
 
     def purge_done(self, older_than_seconds: float) -> int:
         """Forget done updates older than the dedupe window."""

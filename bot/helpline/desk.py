@@ -11,19 +11,21 @@ HTTP API. Everything the desk must not forget lives in the ticket store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, User
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import Forbidden, TelegramError
 
-from bot.helpline.store import WAITING, Ticket, TicketStore
+from bot.helpline.store import CLOSED, WAITING, Ticket, TicketStore
 from bot.logs import Pseudonyms
 from bot.rasa_client import Button, RasaClient, RasaReplyError, RasaUnavailable, Reply
 from bot.sending import FIRST_RETRY_SECONDS, with_retries
@@ -46,6 +48,7 @@ STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMe
 END_PAYLOAD = "/end_handoff"
 RISKS = ("normal", "urgent")
 ALIAS_LIMIT = 40
+DELETE_BATCH = 100  # deleteMessages takes at most 100 IDs
 
 
 @dataclass(frozen=True)
@@ -550,6 +553,57 @@ class Desk:
 
     async def note(self, ticket: Ticket) -> None:
         await self._post(ticket, self.staff("staff.note_kept"))
+
+    # -- erasure ------------------------------------------------------------------
+    async def forget(self, sender: str) -> int:
+        """Erase a child's cases at their request (/forget); return how many there were.
+
+        The staff copies of the conversation are deleted, an open case is
+        announced as erased (staff must not wait for a child who left), and the
+        tickets stay only as anonymous counts.
+        """
+        found = await self.db(self.store.of_sender, sender)
+        for ticket in found:
+            await self._erase_staff_copies(ticket)
+            if ticket.state != CLOSED:
+                logger.info("handoff.erased_open", extra={"case": ticket.case_id})
+                with contextlib.suppress(TelegramError):
+                    await self.post_general(
+                        self.staff(
+                            "staff.erased",
+                            case=ticket.case_id,
+                            risk=self.staff("staff.urgent") if ticket.urgent else "",
+                        )
+                    )
+        await self.db(self.store.anonymise, [t.id for t in found])
+        return len(found)
+
+    async def expire(self, before: float) -> int:
+        """Anonymise cases closed before ``before`` (RETENTION_DAYS), staff copies included."""
+        found = await self.db(self.store.closed_before, before)
+        for ticket in found:
+            await self._erase_staff_copies(ticket)
+        return await self.db(self.store.anonymise, [t.id for t in found])
+
+    async def _erase_staff_copies(self, ticket: Ticket) -> None:
+        """Delete the case's topic, or without topics its card and copied messages."""
+        try:
+            thread_id = ticket.thread_id
+            if thread_id is not None:
+                await _retry(lambda: self.bot.delete_forum_topic(self.group, thread_id))
+                return
+            ids = await self.db(self.store.relayed_to_staff, ticket.id)
+            if ticket.card_message_id is not None:
+                ids.append(ticket.card_message_id)
+            for start in range(0, len(ids), DELETE_BATCH):
+                batch = ids[start : start + DELETE_BATCH]
+                await _retry(partial(self.bot.delete_messages, self.group, batch))
+        except TelegramError as exc:
+            # Telegram keeps messages older than 48 h out of a bot's reach.
+            logger.warning(
+                "handoff.erase_partial",
+                extra={"case": ticket.case_id, "error": type(exc).__name__},
+            )
 
     # -- reminders ------------------------------------------------------------------
     async def remind(self) -> None:

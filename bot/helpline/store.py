@@ -44,7 +44,8 @@ tickets = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("case_id", String(8), nullable=False, unique=True),
     Column("chat_id", BigInteger, nullable=True, index=True),  # None once closed
-    Column("sender", String(64), nullable=False),  # the Rasa sender ID (a keyed hash)
+    # the Rasa sender ID (a keyed hash); "" once the ticket is anonymised
+    Column("sender", String(64), nullable=False, index=True),
     Column("language", String(8), nullable=False),
     Column("country", String(8), nullable=True),
     Column("topic", String(40), nullable=True),
@@ -236,6 +237,57 @@ class TicketStore:
                 .values(state=CLOSED, closed_at=time.time(), chat_id=None)
             )
         return bool(result.rowcount)
+
+    # -- erasure ---------------------------------------------------------------
+    def of_sender(self, sender: str) -> list[Ticket]:
+        """Every ticket of one child (by Rasa sender ID), open or closed."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(tickets).where(tickets.c.sender == sender)).all()
+        return [t for t in map(_ticket, rows) if t is not None]
+
+    def closed_before(self, before: float) -> list[Ticket]:
+        """Closed tickets older than ``before`` that still link to a child."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(tickets).where(
+                    tickets.c.state == CLOSED, tickets.c.closed_at < before, tickets.c.sender != ""
+                )
+            ).all()
+        return [t for t in map(_ticket, rows) if t is not None]
+
+    def relayed_to_staff(self, ticket_id: int) -> list[int]:
+        """IDs of the copies of a child's messages in the staff group."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(relays.c.target_message_id).where(
+                    relays.c.ticket_id == ticket_id,
+                    relays.c.direction == "to_staff",
+                    relays.c.target_message_id.is_not(None),
+                )
+            ).all()
+        return [int(r.target_message_id) for r in rows]
+
+    def anonymise(self, ticket_ids: list[int]) -> int:
+        """Keep tickets only as anonymous counts: closed, no link to the child or the chat.
+
+        What stays (language, country, topic, reason, risk, times) feeds /stats;
+        the sender, chat, topic and message IDs and every relay record go.
+        """
+        if not ticket_ids:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(delete(relays).where(relays.c.ticket_id.in_(ticket_ids)))
+            conn.execute(
+                update(tickets)
+                .where(tickets.c.id.in_(ticket_ids), tickets.c.state.in_(OPEN_STATES))
+                .values(state=CLOSED, closed_at=time.time())
+            )
+            result = conn.execute(
+                update(tickets)
+                .where(tickets.c.id.in_(ticket_ids))
+                .values(sender="", chat_id=None, thread_id=None, card_message_id=None)
+            )
+        return int(result.rowcount or 0)
 
     def waiting(self) -> list[Ticket]:
         """Open tickets, oldest first."""

@@ -14,6 +14,7 @@ def test_defaults_are_the_embedded_profile() -> None:
     assert s.rasa_url == "http://127.0.0.1:5005"
     assert s.database_url == "sqlite:///var/gateway.db"
     assert s.helpline_chat_id is None and s.telegram_webhook_secret is None
+    assert s.retention_days == 30
 
 
 def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
@@ -43,6 +44,8 @@ def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
         ({**BASE, "WEBHOOK_PORT": "70000"}, "WEBHOOK_PORT"),
         ({**BASE, "RASA_TIMEOUT": "-1"}, "RASA_TIMEOUT"),
         ({**BASE, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({**BASE, "RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
+        ({**BASE, "RETENTION_DAYS": "a month"}, "RETENTION_DAYS"),
     ],
 )
 def test_a_bad_variable_is_named(env: dict[str, str], names: str) -> None:

@@ -47,3 +47,19 @@ def test_message_ids_are_kept_per_chat_until_forgotten(engine: Engine) -> None:
     assert log.forget("child-a") == 3
     assert log.recent("child-a", 60) == [] and log.recent("child-b", 60) == [9]
     assert log.purge(-1) == 1  # everything is older than "one second in the future"
+
+
+def test_forget_erases_a_chats_handled_updates_but_not_later_pending_ones(
+    inbox: UpdateInbox,
+) -> None:
+    for update_id in (1, 2, 3, 4):
+        inbox.add(update_id, "child", {"update_id": update_id})
+    inbox.add(5, "other", {"update_id": 5})
+    for update_id in (1, 2, 5):
+        inbox.mark_done(update_id)
+    # 3 is the /forget being handled; 4 came after it and still waits
+    assert inbox.forget("child", current_update_id=3) == 3
+    assert [u["update_id"] for u in inbox.pending()] == [4]
+    inbox.mark_done(3)  # the dispatcher marks the /forget done afterwards: nothing comes back
+    assert inbox.state(3) is None and inbox.state(1) is None
+    assert inbox.state(5) == "done"

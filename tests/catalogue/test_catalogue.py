@@ -69,3 +69,11 @@ def test_project_catalogue_loads() -> None:
     cat = default_catalogue()
     assert {"en", "ar"} <= {lang.code for lang in cat.languages}
     assert cat.language("ar").rtl
+
+
+@pytest.mark.parametrize("language", [lang.code for lang in default_catalogue().languages])
+def test_the_privacy_notice_is_three_lines_naming_both_commands(language: str) -> None:
+    notice = default_catalogue().text("gateway.privacy_notice", language, {"days": 30})
+    lines = notice.splitlines()
+    assert len(lines) <= 3 and notice.startswith("🔒")  # the mark tests/e2e rely on
+    assert "30" in notice and "/hide" in notice and "/forget" in notice

@@ -25,6 +25,7 @@ BIN = Path(sys.executable).parent
 TOKEN = "123456:TEST-token-not-real"
 RASA_TOKEN = "e2e-rasa-token"
 PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -52,15 +53,22 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
 class RasaStack:
     url: str
     action_url: str
+    tracker_db: str  # an SQLAlchemy URL of the tracker store, for tests that look inside
 
 
-def write_endpoints(directory: Path, action_port: int) -> Path:
-    """An endpoints.yml like the project's, with its own action port and tracker file."""
+def write_endpoints(directory: Path, action_port: int, *, postgres: bool = False) -> Path:
+    """An endpoints.yml like the project's, with its own action port and tracker store:
+    a SQLite file, or PostgreSQL (the schema comes from POSTGRESQL_SCHEMA)."""
     path = directory / "endpoints.yml"
+    store = (
+        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n  port: 5432\n"
+        "  db: test\n  username: postgres\n"
+        if postgres
+        else f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
+    )
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
+        "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n" + store
     )
     return path
 
@@ -76,7 +84,9 @@ def start_actions(port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def start_rasa(model: str, endpoints: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_rasa(
+    model: str, endpoints: Path, port: int, log: Path, **env: str
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [
@@ -95,7 +105,7 @@ def start_rasa(model: str, endpoints: Path, port: int, log: Path) -> subprocess.
                 str(endpoints),
             ],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TOKEN": RASA_TOKEN, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -130,9 +140,60 @@ def rasa_stack(model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     try:
         wait_http(f"http://127.0.0.1:{action_port}/health", 120, actions)
         wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
-        yield RasaStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}")
+        yield RasaStack(
+            f"http://127.0.0.1:{rasa_port}",
+            f"http://127.0.0.1:{action_port}",
+            f"sqlite:///{tmp}/rasa.db",
+        )
     finally:
         stop(rasa, actions)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own in `test` (127.0.0.1:5432), dropped at the end."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"e2e_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    """The `test` database with ``schema`` first on the search path."""
+    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def rasa_stack_postgres(
+    model: str,
+    rasa_stack: RasaStack,
+    postgres_schema: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RasaStack]:
+    """A second Rasa server keeping its trackers in PostgreSQL (same action server)."""
+    tmp = tmp_path_factory.mktemp("rasa-pg")
+    rasa_port = free_port()
+    action_port = int(rasa_stack.action_url.rsplit(":", 1)[1])
+    rasa = start_rasa(
+        model,
+        write_endpoints(tmp, action_port, postgres=True),
+        rasa_port,
+        tmp / "rasa.log",
+        POSTGRESQL_SCHEMA=postgres_schema,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)
+        yield RasaStack(
+            f"http://127.0.0.1:{rasa_port}", rasa_stack.action_url, postgres_url(postgres_schema)
+        )
+    finally:
+        stop(rasa)
 
 
 @pytest.fixture

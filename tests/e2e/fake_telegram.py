@@ -20,6 +20,7 @@ from aiohttp import web
 BOT_ID = 4242
 BOT_USERNAME = "lantern_test_bot"
 POLL_STEP = 0.02  # seconds between checks while a long poll or a test waits
+PRIVACY_NOTICE_MARK = "🔒"  # every language's privacy notice starts with it (data/locales)
 
 
 @dataclass
@@ -152,6 +153,14 @@ class FakeTelegram:
             message["is_topic_message"] = True
         return message
 
+    async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "message_id": int(params["message_id"]),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "text": params.get("text", ""),
+        }
+
     async def _m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"message_id": next(self._message_ids)}
 
@@ -189,6 +198,9 @@ class FakeTelegram:
     async def _m_editForumTopic(self, _: dict[str, Any]) -> bool:
         return True
 
+    async def _m_deleteForumTopic(self, _: dict[str, Any]) -> bool:
+        return True
+
     async def _m_closeForumTopic(self, _: dict[str, Any]) -> bool:
         return True
 
@@ -224,17 +236,38 @@ class FakeTelegram:
         """Parameters of every successful call of ``method``."""
         return [c.params for c in self.calls if c.method == method and c.ok]
 
-    def sent(self, chat_id: int) -> list[dict[str, Any]]:
-        """Messages the bot sent to a chat, in order."""
-        return [p for p in self.called("sendMessage") if int(p["chat_id"]) == chat_id]
+    def sent(self, chat_id: int, *, notices: bool = False) -> list[dict[str, Any]]:
+        """Messages the bot sent to a chat, in order.
+
+        The privacy notice a first contact gets after its answer is left out
+        unless ``notices``: tests of other things count and compare answers;
+        tests/e2e/test_privacy.py checks the notice itself.
+        """
+        return [
+            p
+            for p in self.called("sendMessage")
+            if int(p["chat_id"]) == chat_id
+            and (notices or not str(p.get("text", "")).startswith(PRIVACY_NOTICE_MARK))
+        ]
 
     async def wait_sent(
-        self, chat_id: int, count: int, timeout: float = 30
+        self, chat_id: int, count: int, timeout: float = 30, *, notices: bool = False
     ) -> list[dict[str, Any]]:
         """Wait until the bot sent at least ``count`` messages to a chat."""
         return await self.wait_for(
-            lambda: len(self.sent(chat_id)) >= count, timeout, lambda: self.sent(chat_id)
+            lambda: len(self.sent(chat_id, notices=notices)) >= count,
+            timeout,
+            lambda: self.sent(chat_id, notices=notices),
         )
+
+    async def wait_last(self, chat_id: int, part: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the last message sent to a chat contains ``part``; return it."""
+
+        def last() -> dict[str, Any] | None:
+            sent = self.sent(chat_id, notices=True)
+            return sent[-1] if sent and part in sent[-1].get("text", "") else None
+
+        return await self.wait_for(lambda: last() is not None, timeout, last)  # type: ignore[no-any-return]
 
     async def wait_for(self, condition: Any, timeout: float = 30, result: Any = None) -> Any:
         deadline = time.monotonic() + timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -146,3 +147,41 @@ async def test_a_relay_survives_telegram_errors_and_is_never_sent_twice(
     await service.from_child(ticket, child_message(service.bot, 22, 2))
     await service.from_child(ticket, message)  # the same message again, as after a restart
     assert len(telegram.called("copyMessage")) == 2
+
+
+async def test_forget_deletes_the_staff_copy_and_tells_staff_of_an_open_case(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    service, _ = desk
+    await service.open(23, "forgetful", {"risk": "urgent", "reason": "safety"}, "ps")
+    ticket = await service.open_ticket_for(23)
+    assert ticket is not None and ticket.thread_id is not None
+
+    assert await service.forget("forgetful") == 1
+
+    assert int(telegram.called("deleteForumTopic")[0]["message_thread_id"]) == ticket.thread_id
+    note = telegram.called("sendMessage")[-1]
+    assert f"#{ticket.case_id}" in note["text"] and "URGENT" in note["text"]
+    assert "message_thread_id" not in note  # in the general topic: the case topic is gone
+    assert await service.open_ticket_for(23) is None
+    assert await service.forget("forgetful") == 0
+
+
+async def test_without_topics_the_card_and_copies_are_deleted_and_old_cases_expire(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    telegram.forum = False
+    service, _ = desk
+    await service.open(24, "quiet", {}, "fa")
+    ticket = await service.open_ticket_for(24)
+    assert ticket is not None and ticket.thread_id is None
+    await service.from_child(ticket, child_message(service.bot, 24, 5))
+    copy = telegram.called("copyMessage")[0]
+    await service.db(service.store.close, ticket.id)
+    assert copy  # the child's message reached the group
+
+    assert await service.expire(before=time.time() + 1) == 1
+
+    deleted = {int(i) for c in telegram.called("deleteMessages") for i in c["message_ids"]}
+    assert ticket.card_message_id in deleted and len(deleted) == 2
+    assert await service.expire(before=time.time() + 1) == 0

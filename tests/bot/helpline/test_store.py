@@ -100,3 +100,40 @@ def test_an_alias_is_set_changed_and_cleared(store: TicketStore) -> None:
     assert store.alias(901) == "Sara"
     store.set_alias(901, None)
     assert store.alias(901) is None
+
+
+def test_anonymised_tickets_keep_counts_and_lose_every_link(store: TicketStore) -> None:
+    mine = open_one(store, chat_id=11)
+    store.set_staff_place(mine, thread_id=77, card_message_id=78)
+    assert store.start_relay(mine, "to_staff", "ref:1")
+    store.finish_relay("ref:1", target_message_id=79, ok=True)
+    other, _ = store.open(
+        chat_id=12, sender="o" * 32, language="fa", country=None, topic=None, reason="asked",
+        risk="urgent",
+    )  # fmt: skip
+    assert [t.id for t in store.of_sender("s" * 32)] == [mine]
+    assert store.relayed_to_staff(mine) == [79]
+
+    assert store.anonymise([mine]) == 1
+
+    ticket = store.get(mine)
+    assert ticket is not None
+    assert (ticket.sender, ticket.chat_id, ticket.thread_id, ticket.card_message_id) == (
+        "", None, None, None,
+    )  # fmt: skip
+    assert ticket.state == CLOSED and ticket.closed_at is not None
+    assert (ticket.language, ticket.country, ticket.topic) == ("ps", "IT", "ask_guardian")
+    assert store.relay_count(mine, "to_staff") == 0 and store.by_staff_message(79) is None
+    assert store.of_sender("s" * 32) == [] and store.open_for_chat(11) is None
+    assert store.counts_since(0)["opened"] == 2
+    assert store.get(other.id) == other  # someone else's case is untouched
+
+
+def test_closed_tickets_past_retention_are_found_once(store: TicketStore) -> None:
+    old = open_one(store, chat_id=11)
+    store.close(old)
+    fresh = open_one(store, chat_id=12)
+    later = time.time() + 1
+    assert [t.id for t in store.closed_before(later)] == [old]  # open ones wait
+    store.anonymise([old])
+    assert store.closed_before(later) == [] and store.get(fresh) is not None
