@@ -5,8 +5,10 @@ plain ways children say it are caught even when the classifier hesitates. A
 phrase is a few words. It matches when its words occur in the message in that
 order, with at most ``GAP`` other words between them, after normalisation
 (case, diacritics, Arabic letter variants, repeated letters). A word ending in
-``*`` matches any word it starts (``passport*``: passports); a word of six or
-more letters also matches with one typo. The file's ``language`` is only for
+``*`` matches any word it starts (``passport*``: passports); in a phrase of two
+or more words, a word of six or more letters also matches with one typo (never
+in its first letter: "eaten" is not "beaten"); a word ending in ``=`` is matched
+exactly, for words one letter away from an ordinary one. The file's ``language`` is only for
 reviewers: every message is checked against every language, because children
 mix languages and write in transliteration.
 """
@@ -33,7 +35,11 @@ FUZZY_MIN = 6  # words this long also match with one typo
 _ARABIC_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا",
                               "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و", "ئ": "ی", "ە": "ه",
                               "ێ": "ی", "ۆ": "و", "ڵ": "ل", "ڕ": "ر", "ـ": None})  # fmt: skip
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+# Indic scripts (Bengali) write vowels as combining signs: they belong to the
+# word and are kept, where Latin accents and Arabic vowel marks are dropped.
+_INDIC = "\u0900-\u0dff"
+_WORD = rf"(?:[^\W_]|[{_INDIC}])"
+_TOKEN = re.compile(rf"{_WORD}+(?:['’]{_WORD}+)?")
 # Persian and Urdu verb prefixes written apart, joined or with a zero-width
 # non-joiner: "می خواهم", "میخواهم" and "می‌خواهم" are one word.
 _PREFIX_APART = re.compile(r"(?<!\S)(ن?می)\s+(?=\S)")
@@ -47,11 +53,15 @@ class SafetyError(ValueError):
 def normalise(text: str) -> list[str]:
     """Words of a text, folded so that spelling variants compare equal."""
     text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = "".join(c for c in text if not unicodedata.combining(c) or _indic(c))
     text = unicodedata.normalize("NFC", text).translate(_ARABIC_FOLD).replace("\u200c", "")
     text = _PREFIX_APART.sub(r"\1", text)
     text = _REPEATS.sub(r"\1", text)  # "heeeelp" is "help"; "feel" keeps its two e
     return [w.replace("’", "'") for w in _TOKEN.findall(text)]
+
+
+def _indic(char: str) -> bool:
+    return "\u0900" <= char <= "\u0dff"
 
 
 @dataclass(frozen=True)
@@ -63,15 +73,21 @@ class Phrase:
 
     def found_in(self, words: list[str]) -> bool:
         """Whether the phrase's words occur in order, each within GAP words of the last."""
-        return _match_from(self.words, words, 0, None)
+        # A lone word is matched exactly: with no other word to confirm it, a
+        # typo allowance turns "homeless" into "hopeless".
+        return _match_from(self.words, words, 0, None, fuzzy=len(self.words) > 1)
 
 
-def _word_matches(pattern: str, word: str) -> bool:
+def _word_matches(pattern: str, word: str, fuzzy: bool) -> bool:
     if pattern.endswith("*"):
         return word.startswith(pattern[:-1])
+    if pattern.endswith("="):
+        return word == pattern[:-1]
     if pattern == word:
         return True
-    return len(pattern) >= FUZZY_MIN and _one_edit(pattern, word)
+    return (
+        fuzzy and len(pattern) >= FUZZY_MIN and word[:1] == pattern[:1] and _one_edit(pattern, word)
+    )
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -95,13 +111,15 @@ def _one_edit(a: str, b: str) -> bool:
     return edits + (len(b) - j) + (len(a) - i) <= 1
 
 
-def _match_from(pattern: tuple[str, ...], words: list[str], start: int, limit: int | None) -> bool:
+def _match_from(
+    pattern: tuple[str, ...], words: list[str], start: int, limit: int | None, *, fuzzy: bool
+) -> bool:
     if not pattern:
         return True
     end = len(words) if limit is None else min(len(words), limit)
     for k in range(start, end):
-        if _word_matches(pattern[0], words[k]) and _match_from(
-            pattern[1:], words, k + 1, k + 2 + GAP
+        if _word_matches(pattern[0], words[k], fuzzy) and _match_from(
+            pattern[1:], words, k + 1, k + 2 + GAP, fuzzy=fuzzy
         ):
             return True
     return False
@@ -154,15 +172,15 @@ class Lexicon:
 
 
 def pattern_words(text: str) -> list[str]:
-    """A phrase's words, normalised like messages, keeping a trailing ``*``."""
+    """A phrase's words, normalised like messages, keeping a trailing ``*`` or ``=``."""
     words = []
     for raw in text.split():
-        star = raw.endswith("*")
-        folded = normalise(raw.rstrip("*"))
+        mark = raw[-1] if raw[-1:] in ("*", "=") else ""
+        folded = normalise(raw.rstrip("*="))
         if not folded:
             continue
         words.extend(folded[:-1])
-        words.append(folded[-1] + ("*" if star else ""))
+        words.append(folded[-1] + mark)
     return words
 
 

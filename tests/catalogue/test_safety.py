@@ -26,6 +26,8 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
     assert normalise("enfermée") == ["enfermee"]
     assert normalise("كيف حالك") == normalise("کیف حالک")
     assert normalise("می خواهم") == normalise("می\u200cخواهم") == normalise("میخواهم")
+    # Bengali vowel signs are part of the word, not accents to drop
+    assert normalise("বাংলায় লিখুন") == ["বাংলায়", "লিখুন"]
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,12 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
         ("keep* my passport", "he keeps my passport", True),
         ("hit* me", "the boss hitting me", True),
         ("hit* me", "me hit", False),  # order matters
+        ("beaten", "i have not eaten", False),  # a lone word: no typo allowance
+        ("hopeless", "i am homeless", False),
+        ("took my passport", "they took my bassport", False),  # never the first letter
+        ("dixwazim bimirim=", "dixwazim li vir biminim", False),  # = : exactly this word
+        ("dixwazim bimirim=", "ez dixwazim bimirim", True),
+        ("যৌন", "বাংলায় লিখুন", False),
     ],
 )
 def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
