@@ -7,7 +7,9 @@ one of the four safety intents. Side by side, in one run, it prints the same
 figures for the classifier alone (its own top intent, before the lexicon) and
 for the lexicon alone.
 
-Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py``).
+Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py [--show]``);
+``--show`` also lists every miss and false alarm with the classifier's intent and confidence;
+``--data PATH`` measures another set of the same shape (``bench/data/safety-holdout.yml``).
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ def classifier_intent(parse: dict[str, Any]) -> str | None:
     return ranking[0]["name"] if ranking else (parse.get("intent") or {}).get("name")
 
 
-async def run(model: str) -> None:
+async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
     lexicon = default_lexicon()
-    data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    data = yaml.safe_load(data_path.read_text(encoding="utf-8"))
     rows = []
     totals = {k: [0, 0] for k in ("pipeline", "classifier", "lexicon")}
     false_totals = {k: [0, 0] for k in totals}
@@ -54,6 +56,12 @@ async def run(model: str) -> None:
                     "classifier": classifier_intent(parse) in CATEGORIES,
                     "lexicon": lexicon.match(text) is not None,
                 }
+                if show and flags["pipeline"] != (kind == "danger"):
+                    top = (parse.get("intent_ranking") or [{}])[0]
+                    print(
+                        f"{'MISS' if kind == 'danger' else 'ALARM'} {language} "
+                        f"{top.get('name')} {top.get('confidence', 0):.2f} | {text}"
+                    )
                 for name, flagged in flags.items():
                     if kind == "danger":
                         caught[name] += flagged
@@ -67,7 +75,7 @@ async def run(model: str) -> None:
             false_totals[name][1] += n_ordinary
         rows.append((language, n_danger, n_ordinary, caught, alarms))
 
-    print(f"\nSafety on {DATA.relative_to(ROOT)} (recall on danger / false alarms on ordinary)\n")
+    print(f"\nSafety on {data_path} (recall on danger / false alarms on ordinary)\n")
     print("| lang | danger | ordinary | recall | false alarms | classifier alone | lexicon alone |")
     print("|---|---|---|---|---|---|---|")
     for language, n_danger, n_ordinary, caught, alarms in rows:
@@ -91,7 +99,9 @@ def main() -> int:
     if not model or not Path(model).exists():
         print("LANTERN_MODEL must name a trained model (run `make bench-safety`)")
         return 2
-    asyncio.run(run(model))
+    args = sys.argv[1:]
+    data = Path(args[args.index("--data") + 1]) if "--data" in args else DATA
+    asyncio.run(run(model, show="--show" in args, data_path=data))
     return 0
 
 
