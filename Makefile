@@ -55,8 +55,9 @@ e2e: train ## gateway end to end: fake Bot API server, real Rasa and action serv
 bench: train ## start-up time, memory per process, reply latency (bench/startup.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/startup.py
 
-bench-safety: train ## danger recall and false alarms per language (bench/safety.py)
+bench-safety: train ## danger recall and false alarms per language, both sets (bench/safety.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py
+	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout.yml
 
 bench-handoff: train ## time to reach a counsellor and relay latency (bench/handoff.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/handoff.py
