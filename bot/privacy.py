@@ -38,6 +38,7 @@ from bot.conversation import (
     send_text,
 )
 from bot.rasa_client import RasaReplyError, RasaUnavailable
+from bot.sending import delete_messages
 from bot.services import App, Services, services
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 RECORD_GROUP = -3  # before everything: every incoming message is noted
 HIDE_GROUP = -2  # before the helpline relay: these commands never reach staff
 DELETABLE_SECONDS = 48 * 3600 - 600  # Telegram's limit, with ten minutes to spare
-DELETE_BATCH = 100  # deleteMessages takes at most 100 IDs
+DELETE_ATTEMPTS = 3
 CONFIRMATION_SECONDS = 5.0
 FORGET, KEEP = "pv:forget", "pv:keep"
 
@@ -81,16 +82,9 @@ async def on_hide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _delete_from_phone(bot: Bot, svc: Services, chat_id: int, chat_ref: str) -> int:
     """Delete every message of the chat Telegram still lets us delete; forget their IDs."""
     ids = await asyncio.to_thread(svc.messages.recent, chat_ref, DELETABLE_SECONDS)
-    deleted = 0
-    for start in range(0, len(ids), DELETE_BATCH):
-        batch = ids[start : start + DELETE_BATCH]
-        try:
-            await bot.delete_messages(chat_id, batch)
-            deleted += len(batch)
-        except TelegramError as exc:
-            logger.warning(
-                "hide.partly_failed", extra={"chat": chat_ref, "error": type(exc).__name__}
-            )
+    deleted = await delete_messages(bot, chat_id, ids, DELETE_ATTEMPTS)
+    if deleted < len(ids):
+        logger.warning("hide.partly_failed", extra={"chat": chat_ref, "left": len(ids) - deleted})
     await asyncio.to_thread(svc.messages.forget, chat_ref)
     return deleted
 

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, User
@@ -28,7 +27,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.helpline.store import CLOSED, WAITING, Ticket, TicketStore
 from bot.logs import Pseudonyms
 from bot.rasa_client import Button, RasaClient, RasaReplyError, RasaUnavailable, Reply
-from bot.sending import FIRST_RETRY_SECONDS, with_retries
+from bot.sending import FIRST_RETRY_SECONDS, delete_messages, with_retries
 from bot.settings import Settings
 from catalogue import Catalogue
 from catalogue.content import Content
@@ -48,7 +47,6 @@ STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMe
 END_PAYLOAD = "/end_handoff"
 RISKS = ("normal", "urgent")
 ALIAS_LIMIT = 40
-DELETE_BATCH = 100  # deleteMessages takes at most 100 IDs
 
 
 @dataclass(frozen=True)
@@ -595,9 +593,7 @@ class Desk:
             ids = await self.db(self.store.relayed_to_staff, ticket.id)
             if ticket.card_message_id is not None:
                 ids.append(ticket.card_message_id)
-            for start in range(0, len(ids), DELETE_BATCH):
-                batch = ids[start : start + DELETE_BATCH]
-                await _retry(partial(self.bot.delete_messages, self.group, batch))
+            await delete_messages(self.bot, self.group, ids, SEND_ATTEMPTS)
         except TelegramError as exc:
             # Telegram keeps messages older than 48 h out of a bot's reach.
             logger.warning(
