@@ -1,30 +1,72 @@
-"""An NLU component that lets danger win: the safety lexicon overrides the intent.
+"""An NLU component that lets danger win: the lexicon, then the classifier's danger as a whole.
 
-It runs last in the pipeline, after the classifier and the fallback. When the
-message contains a danger phrase (catalogue/safety.py, data/safety/<lang>.yml)
-and the classifier did not already name a safety intent, the intent becomes
-that phrase's category, so recall does not rest on the classifier alone. The
-parse data records why (``safety``), for the action and for the helpline card.
+It runs last in the pipeline, after the classifier and the fallback, and
+decides whether a message is about danger from two signals:
+
+* **The lexicon** (catalogue/safety.py, data/safety/<lang>.yml): a danger
+  phrase makes the intent that phrase's category, whatever the classifier said,
+  so recall does not rest on the classifier alone.
+* **The classifier's danger as a whole**: the four safety intents are one
+  question, "is this child in danger?". When their probabilities together pass
+  ``danger_threshold`` (more likely than not), the message is danger, with the
+  likeliest safety intent as its kind, even if the probability is split so that
+  no single intent won (the fallback would otherwise have hidden it). When a
+  safety intent won the ranking but danger as a whole is less likely than not,
+  the next likeliest intent is taken instead, or the fallback below
+  ``fallback_threshold`` (the FallbackClassifier's threshold).
+
+The parse data records why (``safety``), for the action and the helpline card.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from catalogue.safety import CATEGORIES, Lexicon, default_lexicon
 from rasa_ext.base import DataComponent
 
 SAFETY = "safety"
+FALLBACK = "nlu_fallback"
+CONFIDENCE = "confidence"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SafetyCheck(DataComponent):
-    """Override the intent with a safety intent when a danger phrase is found."""
+    """Decide danger from the lexicon and the classifier's safety intents taken together."""
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        danger_threshold: float = 0.5,
+        fallback_threshold: float = 0.3,
+    ) -> None:
         self._lexicon = lexicon
+        self.danger_threshold = danger_threshold
+        self.fallback_threshold = fallback_threshold
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"danger_threshold": 0.5, "fallback_threshold": 0.3}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(
+            danger_threshold=float(config["danger_threshold"]),
+            fallback_threshold=float(config["fallback_threshold"]),
+        )
 
     @property
     def lexicon(self) -> Lexicon:
@@ -35,19 +77,43 @@ class SafetyCheck(DataComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if text.startswith("/"):
-                continue  # a button or command: the child chose, nothing to detect
-            if intent in CATEGORIES:
-                message.set(SAFETY, {"source": "intent", "category": intent}, add_to_output=True)
-                continue
-            found = self.lexicon.match(text)
-            if found is None:
-                continue
-            message.set(INTENT, {INTENT_NAME_KEY: found.category, "confidence": 1.0})
+            if not text.startswith("/"):  # a button or command: the child chose
+                self._check(message, text)
+        return messages
+
+    def _check(self, message: Message, text: str) -> None:
+        intent = message.get(INTENT) or {}
+        name = intent.get(INTENT_NAME_KEY)
+        ranking = message.get(INTENT_RANKING_KEY) or [intent]
+        danger = sum(
+            float(r.get(CONFIDENCE) or 0) for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES
+        )
+        likely = danger >= self.danger_threshold
+        if name in CATEGORIES and likely:
+            message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)
+            return
+        found = self.lexicon.match(text)
+        if found is not None:
+            message.set(INTENT, {INTENT_NAME_KEY: found.category, CONFIDENCE: 1.0})
             message.set(
                 SAFETY,
                 {"source": "lexicon", "category": found.category, "language": found.language},
                 add_to_output=True,
             )
-        return messages
+        elif likely:
+            kind = next(r for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES)
+            category = kind[INTENT_NAME_KEY]
+            message.set(INTENT, {INTENT_NAME_KEY: category, CONFIDENCE: danger})
+            message.set(SAFETY, {"source": "intents", "category": category}, add_to_output=True)
+        elif name in CATEGORIES:
+            # Danger won the ranking by a nose but is less likely than not overall.
+            other = next(
+                (r for r in ranking if r.get(INTENT_NAME_KEY) not in {*CATEGORIES, FALLBACK}),
+                None,
+            )
+            if other is None or float(other.get(CONFIDENCE) or 0) < self.fallback_threshold:
+                message.set(
+                    INTENT, {INTENT_NAME_KEY: FALLBACK, CONFIDENCE: self.fallback_threshold}
+                )
+            else:
+                message.set(INTENT, dict(other))

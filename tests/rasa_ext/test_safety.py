@@ -35,3 +35,44 @@ def test_ordinary_questions_and_buttons_are_left_alone() -> None:
 def test_the_classifier_naming_danger_is_recorded() -> None:
     message = parsed("help me please they are coming", "emergency")
     assert message.get(SAFETY) == {"source": "intent", "category": "emergency"}
+
+
+def ranked(text: str, ranking: list[tuple[str, float]]) -> Message:
+    top = {"name": ranking[0][0], "confidence": ranking[0][1]}
+    message = Message(
+        data={
+            "text": text,
+            "intent": top,
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        }
+    )
+    (processed,) = SafetyCheck().process([message])
+    return processed
+
+
+def test_danger_split_between_safety_intents_is_still_danger() -> None:
+    # no single intent won, so the fallback took the message; together they are 0.74
+    message = ranked(
+        "my cousin comes at night",
+        [("nlu_fallback", 0.3), ("report_abuse", 0.28), ("report_exploitation", 0.26),
+         ("emergency", 0.2), ("ask_family", 0.1)],
+    )  # fmt: skip
+    assert message.get("intent") == {"name": "report_abuse", "confidence": 0.74}
+    assert message.get(SAFETY) == {"source": "intents", "category": "report_abuse"}
+
+
+def test_danger_that_won_by_a_nose_but_is_unlikely_gives_way() -> None:
+    message = ranked(
+        "how much money do i get",
+        [("report_exploitation", 0.45), ("ask_food", 0.4), ("ask_work", 0.15)],
+    )
+    assert message.get("intent") == {"name": "ask_food", "confidence": 0.4}
+    assert message.get(SAFETY) is None
+    unsure = ranked("mmm", [("emergency", 0.35), ("help", 0.2), ("ask_shelter", 0.2)])
+    assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.3}
+
+
+def test_the_lexicon_still_wins_over_a_doubtful_classifier() -> None:
+    message = ranked("he keeps my passport", [("report_exploitation", 0.4), ("ask_documents", 0.6)])
+    assert message.get("intent")["name"] == "report_exploitation"
+    assert message.get(SAFETY)["source"] == "lexicon"
