@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_ext.channel import ActionServerProbe, _public, _replies_to
+from rasa_ext.channel import ActionServerProbe, LanternInput, _public, _replies_to, retention_days
 
 
 async def test_replay_returns_the_replies_that_followed_a_message() -> None:
@@ -44,3 +46,21 @@ def test_public_drops_bookkeeping() -> None:
         "text": "x",
         "language": "ar",
     }
+
+
+def test_retention_days_defaults_to_thirty_and_refuses_nonsense() -> None:
+    assert retention_days({}) == 30
+    assert retention_days({"RETENTION_DAYS": "7"}) == 7
+    for bad in ("0", "-3", "a month", "1.5"):
+        with pytest.raises(ValueError, match="RETENTION_DAYS"):
+            retention_days({"RETENTION_DAYS": bad})
+
+
+def test_the_erasure_endpoint_refuses_without_the_token() -> None:
+    def request(token: str | None) -> Any:
+        return SimpleNamespace(args={"token": token} if token else {})
+
+    guarded = LanternInput(token="secret")
+    assert guarded.authorised(request("secret"))
+    assert not guarded.authorised(request("wrong")) and not guarded.authorised(request(None))
+    assert not LanternInput(token=None).authorised(request("anything"))
