@@ -12,8 +12,12 @@ decides whether a message is about danger from two signals:
   likeliest safety intent as its kind, even if the probability is split so that
   no single intent won (the fallback would otherwise have hidden it). When a
   safety intent won the ranking but danger as a whole is less likely than not,
-  the next likeliest intent is taken instead, or the fallback below
-  ``fallback_threshold`` (the FallbackClassifier's threshold).
+  the next likeliest ordinary intent answers instead, if it reaches
+  ``fallback_threshold`` (the FallbackClassifier's threshold). Otherwise an
+  emergency, abuse or exploitation guess becomes the fallback (the child is
+  asked to say more, and reaches a person after a second miss), while a
+  distress guess stays: "I am not ok" deserves support, not "I did not
+  understand".
 
 The parse data records why (``safety``), for the action and the helpline card.
 """
@@ -34,6 +38,7 @@ from rasa_ext.base import DataComponent
 
 SAFETY = "safety"
 FALLBACK = "nlu_fallback"
+DISTRESS = "feeling_distress"
 CONFIDENCE = "confidence"
 
 
@@ -106,14 +111,17 @@ class SafetyCheck(DataComponent):
             message.set(INTENT, {INTENT_NAME_KEY: category, CONFIDENCE: danger})
             message.set(SAFETY, {"source": "intents", "category": category}, add_to_output=True)
         elif name in CATEGORIES:
-            # Danger won the ranking by a nose but is less likely than not overall.
+            # Danger won the ranking by a nose but is less likely than not overall:
+            # an ordinary intent the classifier also finds plausible answers instead.
             other = next(
                 (r for r in ranking if r.get(INTENT_NAME_KEY) not in {*CATEGORIES, FALLBACK}),
                 None,
             )
-            if other is None or float(other.get(CONFIDENCE) or 0) < self.fallback_threshold:
+            if other is not None and float(other.get(CONFIDENCE) or 0) >= self.fallback_threshold:
+                message.set(INTENT, dict(other))
+            elif name == DISTRESS:
+                message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)
+            else:
                 message.set(
                     INTENT, {INTENT_NAME_KEY: FALLBACK, CONFIDENCE: self.fallback_threshold}
                 )
-            else:
-                message.set(INTENT, dict(other))

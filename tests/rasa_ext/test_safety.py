@@ -68,8 +68,12 @@ def test_danger_that_won_by_a_nose_but_is_unlikely_gives_way() -> None:
     )
     assert message.get("intent") == {"name": "ask_food", "confidence": 0.4}
     assert message.get(SAFETY) is None
+    # with no plausible ordinary reading: an alarm becomes "say more", distress stays
     unsure = ranked("mmm", [("emergency", 0.35), ("help", 0.2), ("ask_shelter", 0.2)])
     assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.3}
+    sad = ranked("i am not ok", [("feeling_distress", 0.35), ("help", 0.2), ("greet", 0.2)])
+    assert sad.get("intent") == {"name": "feeling_distress", "confidence": 0.35}
+    assert sad.get(SAFETY) == {"source": "intent", "category": "feeling_distress"}
 
 
 def test_the_lexicon_still_wins_over_a_doubtful_classifier() -> None:
