@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
@@ -71,10 +71,27 @@ async def remember_message(svc: Services, chat_id: int, message_id: int) -> None
     await asyncio.to_thread(svc.messages.record, svc.pseudonyms.ref(CHANNEL, chat_id), message_id)
 
 
-async def say(bot: Bot, svc: Services, chat_id: int, key: str, language: str) -> None:
-    """Send one of the gateway's own catalogue texts."""
-    sent = await send_text(bot, chat_id, svc.catalogue.text(key, language))
+async def say(
+    bot: Bot,
+    svc: Services,
+    chat_id: int,
+    key: str,
+    language: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    markup: InlineKeyboardMarkup | None = None,
+    protect: bool = False,
+) -> None:
+    """Send one of the gateway's own catalogue texts and note it for /hide."""
+    text = svc.catalogue.text(key, language, values)
+    sent = await send_text(bot, chat_id, text, markup, protect=protect)
     await remember_message(svc, chat_id, sent.message_id)
+
+
+async def say_privacy_notice(bot: Bot, svc: Services, chat_id: int, language: str) -> None:
+    """The three-line privacy notice in the child's language, with the configured retention."""
+    days = {"days": svc.settings.retention_days}
+    await say(bot, svc, chat_id, "gateway.privacy_notice", language, days)
 
 
 async def forward(
@@ -163,15 +180,6 @@ async def deliver(
             await remember_message(svc, chat_id, message.message_id)
             sent += 1
     if notice:
-        language = fallback_language(svc, chat_ref, None)
-        message = await send_text(bot, chat_id, privacy_notice(svc, language))
-        await remember_message(svc, chat_id, message.message_id)
+        await say_privacy_notice(bot, svc, chat_id, fallback_language(svc, chat_ref, None))
         sent += 1
     logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})
-
-
-def privacy_notice(svc: Services, language: str) -> str:
-    """The three-line privacy notice in the child's language, with the configured retention."""
-    return svc.catalogue.text(
-        "gateway.privacy_notice", language, {"days": svc.settings.retention_days}
-    )

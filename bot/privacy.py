@@ -33,8 +33,9 @@ from telegram.ext import (
 from bot.conversation import (
     CHANNEL,
     fallback_language,
-    privacy_notice,
     remember_message,
+    say,
+    say_privacy_notice,
     send_text,
 )
 from bot.rasa_client import RasaReplyError, RasaUnavailable
@@ -109,14 +110,10 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             ],
         ]
     )
-    sent = await send_text(
-        context.bot,
-        message.chat_id,
-        svc.catalogue.text("gateway.forget_confirm", language),
-        buttons,
-        protect=True,
-    )
-    await remember_message(svc, message.chat_id, sent.message_id)
+    await say(
+        context.bot, svc, message.chat_id, "gateway.forget_confirm", language,
+        markup=buttons, protect=True,
+    )  # fmt: skip
     raise ApplicationHandlerStop
 
 
@@ -172,8 +169,7 @@ async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert message is not None
     svc = services(context)
     language = fallback_language(svc, svc.pseudonyms.ref(CHANNEL, message.chat_id), None)
-    sent = await send_text(context.bot, message.chat_id, privacy_notice(svc, language))
-    await remember_message(svc, message.chat_id, sent.message_id)
+    await say_privacy_notice(context.bot, svc, message.chat_id, language)
     raise ApplicationHandlerStop
 
 

@@ -11,7 +11,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 
 class DataComponent(GraphComponent):  # type: ignore[misc]
-    """A component with nothing to train or persist; its data loads on first use."""
+    """A component with nothing to train or persist; its data loads on first use.
+
+    Its config.yml parameters (merged over ``get_default_config``) become
+    keyword arguments of the constructor.
+    """
 
     @classmethod
     def create(
@@ -21,7 +25,7 @@ class DataComponent(GraphComponent):  # type: ignore[misc]
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> GraphComponent:
-        return cls()
+        return cls(**config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training does not need this component's output: leave the data as it is."""

@@ -26,10 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -59,19 +56,6 @@ class SafetyCheck(DataComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"danger_threshold": 0.5, "fallback_threshold": 0.3}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls(
-            danger_threshold=float(config["danger_threshold"]),
-            fallback_threshold=float(config["fallback_threshold"]),
-        )
 
     @property
     def lexicon(self) -> Lexicon:
