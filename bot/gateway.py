@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
@@ -20,7 +21,7 @@ from bot.conversation import deliver as deliver_replies
 from bot.handlers import register
 from bot.helpline.desk import Desk
 from bot.helpline.store import TicketStore
-from bot.ingress import ALLOWED_UPDATES, Ingress, PerChatProcessor, poll, webhook_app
+from bot.ingress import ALLOWED_UPDATES, Ingress, poll, webhook_app
 from bot.logs import Pseudonyms
 from bot.privacy import DELETABLE_SECONDS
 from bot.rasa_client import RasaClient, Reply
@@ -67,19 +68,28 @@ class MessageRateLimiter(AIORateLimiter):
         )
 
 
+def replica(settings: Settings) -> str:
+    """This gateway's name in chat leases: stable across its restarts, unique among replicas.
+
+    Stable, so a restarted gateway resumes its own chats at once instead of
+    waiting for their leases to expire.
+    """
+    host = socket.gethostname()
+    return f"{host}:{settings.webhook_port}" if settings.telegram_webhook_url else host
+
+
 def build_application(settings: Settings) -> App:
-    """Build the PTB application: our own ingress, per-chat ordering, rate limits."""
+    """Build the PTB application: updates come from our own ingress; rate limits."""
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
-    processor = PerChatProcessor()
     application = (
         Application.builder()
         .token(settings.telegram_bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(MessageRateLimiter(max_retries=5))  # honours 429 retry_after
-        .concurrent_updates(processor)
-        .updater(None)  # updates come from bot.ingress, which stores them first
+        # honours 429 retry_after; keeps under Telegram's overall limit
+        .rate_limiter(MessageRateLimiter(overall_max_rate=settings.telegram_rate, max_retries=5))
+        .updater(None)  # updates come from bot.ingress, which stores and orders them
         .post_init(_open_services)
         .post_shutdown(_close_services)
         .build()
@@ -123,9 +133,6 @@ async def _open_services(application: App) -> None:
             lambda chat_id, message_id: remember_message(svc, chat_id, message_id),
         )
     application.bot_data[SERVICES_KEY] = svc
-    processor = application.update_processor
-    assert isinstance(processor, PerChatProcessor)
-    processor.inbox = inbox
 
 
 async def _close_services(application: App) -> None:
@@ -182,9 +189,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     assert application.post_init is not None
     await application.post_init(application)
     svc: Services = application.bot_data[SERVICES_KEY]
-    ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered)
+    ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered, replica(settings))
     await application.start()
     await ingress.resume()
+    sweeper = asyncio.create_task(ingress.sweep(stop))
     purger = asyncio.create_task(_every("purge", PURGE_EVERY_SECONDS, stop, partial(_purge, svc)))
     reminder = None
     if svc.desk is not None:
@@ -213,6 +221,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         logger.info("gateway.stopping")
         purger.cancel()
+        sweeper.cancel()
         if reminder is not None:
             reminder.cancel()
         if poller is not None:
@@ -222,9 +231,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         if runner is not None:
             await runner.cleanup()
         # Handlers still waiting (e.g. for Rasa) are cut short; their updates
-        # stay pending in the inbox and are handled after the next start.
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(application.stop(), SHUTDOWN_GRACE_SECONDS)
+        # stay unfinished in the inbox and are handled after the next start,
+        # or at once by another replica.
+        await ingress.close(SHUTDOWN_GRACE_SECONDS)
+        await application.stop()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
         await application.shutdown()

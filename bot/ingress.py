@@ -3,7 +3,7 @@
 Both modes feed the same path. In polling mode an update is confirmed by the
 next getUpdates offset, which is only sent once the update is in the inbox;
 in webhook mode it is confirmed by the 200 answer, which is only sent once the
-update is in the inbox. The per-chat processor marks it done after handling.
+update is in the inbox. It is marked done after handling.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections import Counter
-from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import BaseUpdateProcessor
 
 from bot.logs import Pseudonyms
 from bot.services import App
@@ -32,51 +29,19 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 POLL_TIMEOUT = 30
 
 
-class PerChatProcessor(BaseUpdateProcessor):
-    """Handle different chats at once and one chat's updates in arrival order.
-
-    An update is marked done in the inbox only when its handlers finished; one
-    cut short by a shutdown stays pending and is handled after the restart.
-    """
-
-    def __init__(self, max_concurrent_updates: int = 4096) -> None:
-        # Waiting updates of a busy chat are cheap coroutines, so the global
-        # bound is generous; HTTP connection limits bound the real work.
-        super().__init__(max_concurrent_updates)
-        self.inbox: UpdateInbox | None = None
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: Counter[int] = Counter()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _chat_id(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] += 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                del self._waiting[key]
-                self._locks.pop(key, None)
-        if isinstance(update, Update) and self.inbox is not None:
-            await asyncio.to_thread(self.inbox.mark_done, update.update_id)
-
-    async def initialize(self) -> None:
-        """Nothing to set up: locks are made on demand."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
-def _chat_id(update: object) -> int:
-    if isinstance(update, Update) and update.effective_chat is not None:
-        return update.effective_chat.id
-    return 0
+LEASE_SECONDS = 30.0  # a replica that stops renewing hands its chats on after this
+SWEEP_SECONDS = 5.0  # how often a replica looks for chats nobody is handling
 
 
 class Ingress:
-    """Store each new update, then hand it to the application."""
+    """Store each new update, then handle each chat's updates in order, one replica at a time.
+
+    Different chats are handled at once. A chat is drained by whichever replica
+    holds its lease in the shared inbox: the one that stored the update, unless
+    another is already busy with that chat and picks the update up itself. An
+    update is marked done only when its handlers finished; one cut short (a
+    shutdown, a crash) stays unfinished and is handled again, as a replay.
+    """
 
     def __init__(
         self,
@@ -84,11 +49,17 @@ class Ingress:
         inbox: UpdateInbox,
         pseudonyms: Pseudonyms,
         recovered: set[int],
+        owner: str,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.application = application
         self.inbox = inbox
         self.pseudonyms = pseudonyms
         self.recovered = recovered
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self._draining: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
 
     async def accept(self, data: object) -> None:
         """Take one raw update from Telegram; raises only if it could not be stored."""
@@ -104,21 +75,101 @@ class Ingress:
         if update is None:
             await asyncio.to_thread(self.inbox.mark_done, data["update_id"])
             return
-        await self.application.update_queue.put(update)
+        self.schedule(chat_ref)
+
+    def schedule(self, chat_ref: str | None) -> None:
+        """Make sure this chat's unfinished updates get handled (here, or by the lease holder)."""
+        key = chat_ref or ""
+        if key in self._draining:
+            self._again.add(key)  # the running drain looks once more before it ends
+            return
+        self._draining[key] = asyncio.create_task(self._drain(chat_ref), name=f"drain-{key}")
 
     async def resume(self) -> int:
-        """Queue the updates a previous run stored but did not finish."""
-        pending = await asyncio.to_thread(self.inbox.pending)
-        for data in pending:
-            update = self._parse(data)
-            if update is None:
-                await asyncio.to_thread(self.inbox.mark_done, data["update_id"])
+        """Schedule every chat with updates stored but not finished (at start, and as a sweep)."""
+        chats = await asyncio.to_thread(self.inbox.waiting_chats)
+        for chat_ref in chats:
+            self.schedule(chat_ref)
+        if chats:
+            logger.info("update.resumed", extra={"chats": len(chats)})
+        return len(chats)
+
+    async def sweep(self, stop: asyncio.Event) -> None:
+        """Pick up chats left by a replica that stopped, until ``stop``."""
+        while not stop.is_set():
+            await _sleep_or_stop(stop, SWEEP_SECONDS)
+            try:
+                waiting = await asyncio.to_thread(self.inbox.waiting_chats, SWEEP_SECONDS)
+            except Exception:
+                logger.exception("update.sweep_failed")
                 continue
-            self.recovered.add(update.update_id)
-            await self.application.update_queue.put(update)
-        if pending:
-            logger.info("update.resumed", extra={"count": len(pending)})
-        return len(pending)
+            for chat_ref in waiting:
+                self.schedule(chat_ref)
+
+    async def close(self, grace: float) -> None:
+        """Let running drains finish for ``grace`` seconds, then cut them short."""
+        tasks = list(self._draining.values())
+        if not tasks:
+            return
+        _, running = await asyncio.wait(tasks, timeout=grace)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    async def _drain(self, chat_ref: str | None) -> None:
+        key = chat_ref or ""
+        try:
+            while True:
+                self._again.discard(key)
+                acquired = await asyncio.to_thread(
+                    self.inbox.acquire, key, self.owner, self.lease_seconds
+                )
+                if not acquired:
+                    # The holder looks again after releasing, so nothing is stranded.
+                    return
+                try:
+                    await self._handle_unfinished(chat_ref, key)
+                finally:
+                    await asyncio.to_thread(self.inbox.release, key, self.owner)
+                # Updates stored by another replica while we held the lease are ours.
+                more = await asyncio.to_thread(self.inbox.has_unfinished, chat_ref)
+                if not more and key not in self._again:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The inbox is unreachable: the updates stay unfinished for the sweep.
+            logger.exception("update.drain_failed", extra={"chat": chat_ref})
+        finally:
+            self._draining.pop(key, None)
+
+    async def _handle_unfinished(self, chat_ref: str | None, key: str) -> None:
+        renewer = asyncio.create_task(self._renew(key))
+        try:
+            while batch := await asyncio.to_thread(self.inbox.unfinished, chat_ref):
+                for data, started in batch:
+                    await self._handle(data, started)
+        finally:
+            renewer.cancel()
+
+    async def _handle(self, data: dict[str, Any], started: bool) -> None:
+        update_id = data["update_id"]
+        update = self._parse(data)
+        if update is not None:
+            if started:
+                self.recovered.add(update_id)  # cut short before: Rasa replays, not redoes
+            else:
+                await asyncio.to_thread(self.inbox.start, update_id)
+            await self.application.process_update(update)
+        await asyncio.to_thread(self.inbox.mark_done, update_id)
+
+    async def _renew(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await asyncio.to_thread(self.inbox.acquire, key, self.owner, self.lease_seconds)
+            except Exception:
+                logger.warning("update.lease_not_renewed", extra={"chat": key})
 
     def _parse(self, data: dict[str, Any]) -> Update | None:
         try:

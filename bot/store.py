@@ -5,6 +5,10 @@ Telegram forgets an update once it is confirmed (the next getUpdates offset, or 
 it was handled, means a restart neither loses a child's message (pending rows
 are handled again) nor repeats it (a known update_id is ignored). The message
 payload is deleted as soon as the update is done; only the ID stays, for dedupe.
+
+Several gateway replicas share the inbox. A chat's updates are handled by one
+replica at a time, in update_id order: the one holding the chat's lease, which
+expires unless renewed, so a replica that dies hands its chats on.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -40,10 +47,22 @@ updates = Table(
     metadata,
     Column("update_id", BigInteger, primary_key=True, autoincrement=False),
     Column("chat_ref", String(32), nullable=True, index=True),
-    Column("state", String(8), nullable=False),  # pending | done
+    # pending | active (handling started: a retry asks Rasa to replay) | done
+    Column("state", String(8), nullable=False, index=True),
     Column("payload", Text, nullable=True),  # the raw update, removed when done
     Column("received_at", Float, nullable=False),
 )
+
+leases = Table(
+    "gateway_leases",
+    metadata,
+    # which replica handles a chat's updates now, and until when unless renewed
+    Column("chat_ref", String(32), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+UNFINISHED = ("pending", "active")
 
 
 def make_engine(url: str) -> Engine:
@@ -64,12 +83,23 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+SCHEMA_LOCK = 0x4C414E54  # "LANT": one advisory lock for creating the gateway's tables
+
+
+def create_tables(tables: MetaData, engine: Engine) -> None:
+    """Create missing tables; replicas starting together take turns (PostgreSQL)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        tables.create_all(conn)
+
+
 class UpdateInbox:
     """Durable record of Telegram updates, keyed by update_id. Blocking: call via a thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def add(self, update_id: int, chat_ref: str | None, payload: dict[str, Any]) -> bool:
         """Store a new update; return False when this update_id was seen before."""
@@ -95,15 +125,67 @@ class UpdateInbox:
                 .values(state="done", payload=None)
             )
 
-    def pending(self) -> list[dict[str, Any]]:
-        """Updates received but not yet handled, oldest first."""
+    def start(self, update_id: int) -> None:
+        """Note that handling began: if it is cut short, the retry is a replay."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(updates)
+                .where(updates.c.update_id == update_id, updates.c.state == "pending")
+                .values(state="active")
+            )
+
+    def unfinished(self, chat_ref: str | None) -> list[tuple[dict[str, Any], bool]]:
+        """A chat's updates still to handle, in order, each with whether it was started."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(updates.c.payload)
-                .where(updates.c.state == "pending")
+                select(updates.c.payload, updates.c.state)
+                .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
                 .order_by(updates.c.update_id)
             ).all()
-        return [json.loads(r.payload) for r in rows if r.payload]
+        return [(json.loads(r.payload), r.state == "active") for r in rows if r.payload]
+
+    def waiting_chats(self, older_than_seconds: float = 0.0) -> list[str | None]:
+        """Chats with updates received before the cutoff and not yet handled."""
+        cutoff = time.time() - older_than_seconds
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(updates.c.chat_ref)
+                .where(updates.c.state.in_(UNFINISHED), updates.c.received_at <= cutoff)
+                .group_by(updates.c.chat_ref)
+                .order_by(func.min(updates.c.update_id))
+            ).all()
+        return [r.chat_ref for r in rows]
+
+    def has_unfinished(self, chat_ref: str | None) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(updates.c.update_id)
+                .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def acquire(self, chat_ref: str, owner: str, seconds: float) -> bool:
+        """Take (or extend) a chat's lease; False while another live replica holds it."""
+        now = time.time()
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(leases)
+            .values(chat_ref=chat_ref, owner=owner, expires_at=now + seconds)
+            .on_conflict_do_update(
+                index_elements=[leases.c.chat_ref],
+                set_={"owner": owner, "expires_at": now + seconds},
+                where=or_(leases.c.owner == owner, leases.c.expires_at < now),
+            )
+        )
+        with self.engine.begin() as conn:
+            return bool(conn.execute(statement).rowcount)
+
+    def release(self, chat_ref: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(leases).where(leases.c.chat_ref == chat_ref, leases.c.owner == owner)
+            )
 
     def state(self, update_id: int) -> str | None:
         with self.engine.connect() as conn:
@@ -153,7 +235,7 @@ class MessageLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def record(self, chat_ref: str, message_id: int) -> None:
         with self.engine.begin() as conn:

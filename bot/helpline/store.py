@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from bot.store import create_tables
+
 metadata = MetaData()
 
 WAITING, CLAIMED, CLOSED = "waiting", "claimed", "closed"
@@ -120,7 +122,7 @@ class TicketStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     # -- tickets --------------------------------------------------------------
     def open(

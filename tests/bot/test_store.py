@@ -18,13 +18,35 @@ def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
     assert inbox.state(10) == "pending"
 
 
-def test_pending_updates_come_back_in_order_until_done(inbox: UpdateInbox) -> None:
+def ids(inbox: UpdateInbox, chat_ref: str | None) -> list[tuple[int, bool]]:
+    return [(data["update_id"], started) for data, started in inbox.unfinished(chat_ref)]
+
+
+def test_unfinished_updates_come_back_per_chat_in_order_until_done(inbox: UpdateInbox) -> None:
     for update_id in (3, 1, 2):
-        inbox.add(update_id, None, {"update_id": update_id})
-    assert [u["update_id"] for u in inbox.pending()] == [1, 2, 3]
+        inbox.add(update_id, "child", {"update_id": update_id})
+    inbox.add(4, None, {"update_id": 4})
+    assert ids(inbox, "child") == [(1, False), (2, False), (3, False)]
+    inbox.start(1)
     inbox.mark_done(2)
-    assert [u["update_id"] for u in inbox.pending()] == [1, 3]
-    assert inbox.state(2) == "done"
+    assert ids(inbox, "child") == [(1, True), (3, False)]
+    assert ids(inbox, None) == [(4, False)]
+    assert inbox.state(2) == "done" and inbox.state(1) == "active"
+    assert inbox.waiting_chats() == ["child", None]
+    assert inbox.has_unfinished("child") and not inbox.has_unfinished("other")
+    assert inbox.waiting_chats(older_than_seconds=3600) == []
+
+
+def test_a_chats_lease_has_one_holder_until_released_or_expired(inbox: UpdateInbox) -> None:
+    assert inbox.acquire("child", "replica-a", 30)
+    assert not inbox.acquire("child", "replica-b", 30)
+    assert inbox.acquire("child", "replica-a", 30)  # renewing, or resuming after a restart
+    assert inbox.acquire("other", "replica-b", 30)
+    inbox.release("child", "replica-b")  # not the holder: nothing changes
+    assert not inbox.acquire("child", "replica-b", 30)
+    inbox.release("child", "replica-a")
+    assert inbox.acquire("child", "replica-b", -1)  # taken, but already expired
+    assert inbox.acquire("child", "replica-a", 30)
 
 
 def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None:
@@ -59,7 +81,7 @@ def test_forget_erases_a_chats_handled_updates_but_not_later_pending_ones(
         inbox.mark_done(update_id)
     # 3 is the /forget being handled; 4 came after it and still waits
     assert inbox.forget("child", current_update_id=3) == 3
-    assert [u["update_id"] for u in inbox.pending()] == [4]
+    assert ids(inbox, "child") == [(4, False)]
     inbox.mark_done(3)  # the dispatcher marks the /forget done afterwards: nothing comes back
     assert inbox.state(3) is None and inbox.state(1) is None
     assert inbox.state(5) == "done"
