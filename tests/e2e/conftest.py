@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -56,21 +57,37 @@ class RasaStack:
     tracker_db: str  # an SQLAlchemy URL of the tracker store, for tests that look inside
 
 
-def write_endpoints(directory: Path, action_port: int, *, postgres: bool = False) -> Path:
-    """An endpoints.yml like the project's, with its own action port and tracker store:
-    a SQLite file, or PostgreSQL (the schema comes from POSTGRESQL_SCHEMA)."""
+def write_endpoints(directory: Path, action_port: int) -> Path:
+    """An endpoints.yml like the project's embedded one, with its own action port
+    and SQLite file."""
     path = directory / "endpoints.yml"
-    store = (
-        "tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n  port: 5432\n"
-        "  db: test\n  username: postgres\n"
-        if postgres
-        else f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
-    )
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n" + store
+        "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
     )
     return path
+
+
+PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
+
+
+def production_env(schema: str, action_url: str) -> dict[str, str]:
+    """What the production profile's endpoints.production.yml reads: this machine's
+    PostgreSQL (trackers in ``schema``) and Redis (locks)."""
+    return {
+        "ACTION_ENDPOINT_URL": f"{action_url}/webhook",
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": "5432",
+        "POSTGRES_DB": "test",
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": "",
+        "POSTGRESQL_SCHEMA": schema,
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "REDIS_DB": "3",
+        "REDIS_PASSWORD": "",
+    }
 
 
 def start_actions(port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -149,19 +166,28 @@ def rasa_stack(model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         stop(rasa, actions)
 
 
-@pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str]:
-    """A PostgreSQL schema of its own in `test` (127.0.0.1:5432), dropped at the end."""
+@contextlib.contextmanager
+def fresh_schema(name: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own in `test` (127.0.0.1:5432), dropped afterwards."""
     from sqlalchemy import create_engine, text
 
-    schema = f"e2e_{os.getpid()}_{int(time.time())}"
+    schema = f"e2e_{name}_{os.getpid()}_{int(time.time())}"
     admin = create_engine(POSTGRES)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield schema
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A schema for the session's PostgreSQL-backed Rasa server."""
+    with fresh_schema("session") as schema:
+        yield schema
 
 
 def postgres_url(schema: str) -> str:
@@ -176,16 +202,16 @@ def rasa_stack_postgres(
     postgres_schema: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RasaStack]:
-    """A second Rasa server keeping its trackers in PostgreSQL (same action server)."""
+    """A second Rasa server in the production profile: trackers in PostgreSQL, locks
+    in Redis (same action server)."""
     tmp = tmp_path_factory.mktemp("rasa-pg")
     rasa_port = free_port()
-    action_port = int(rasa_stack.action_url.rsplit(":", 1)[1])
     rasa = start_rasa(
         model,
-        write_endpoints(tmp, action_port, postgres=True),
+        PRODUCTION_ENDPOINTS,
         rasa_port,
         tmp / "rasa.log",
-        POSTGRESQL_SCHEMA=postgres_schema,
+        **production_env(postgres_schema, rasa_stack.action_url),
     )
     try:
         wait_http(f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa)

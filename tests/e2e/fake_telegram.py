@@ -12,9 +12,11 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 4242
@@ -60,6 +62,8 @@ class FakeTelegram:
         self.members: set[int] = set()
         self.blocked: set[int] = set()  # children who blocked the bot: 403 on sends
         self._thread_ids = itertools.count(500)
+        # called with every call answered successfully (benchmarks time replies with it)
+        self.listeners: list[Callable[[Call], None]] = []
 
     # -- server -----------------------------------------------------------
     async def start(self) -> str:
@@ -106,6 +110,8 @@ class FakeTelegram:
         if handler is None:
             return _error(404, f"Not Found: method {method}")
         call.result = await handler(params)
+        for listener in self.listeners:
+            listener(call)
         return web.json_response({"ok": True, "result": call.result})
 
     # -- Bot API methods ----------------------------------------------------
@@ -232,6 +238,44 @@ class FakeTelegram:
         self.updates.append(update)
         return update
 
+    async def deliver(
+        self,
+        url: str,
+        secret: str,
+        updates: list[dict[str, Any]],
+        connections: int = 40,
+    ) -> None:
+        """POST updates to a webhook the way Telegram does.
+
+        Each update is numbered in sequence. One chat's updates go one at a
+        time, the next only after a 200 for the previous (retried until then);
+        different chats go at once, over at most ``connections`` connections.
+        """
+        by_chat: dict[Any, list[dict[str, Any]]] = {}
+        for update in updates:
+            numbered = {"update_id": next(self._update_ids), **update}
+            chat = _chat_of(numbered)
+            by_chat.setdefault(chat, []).append(numbered)
+        limit = asyncio.Semaphore(connections)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        timeout = aiohttp.ClientTimeout(total=60)
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+            async def one_chat(queue: list[dict[str, Any]]) -> None:
+                for update in queue:
+                    while True:
+                        async with limit:
+                            try:
+                                async with session.post(url, json=update, headers=headers) as r:
+                                    if r.status == 200:
+                                        break
+                            except (aiohttp.ClientError, asyncio.TimeoutError):
+                                pass
+                        await asyncio.sleep(0.5)
+
+            await asyncio.gather(*(one_chat(queue) for queue in by_chat.values()))
+
     def called(self, method: str) -> list[dict[str, Any]]:
         """Parameters of every successful call of ``method``."""
         return [c.params for c in self.calls if c.method == method and c.ok]
@@ -277,6 +321,17 @@ class FakeTelegram:
                 raise AssertionError(f"timed out; latest calls: {recent}")
             await asyncio.sleep(POLL_STEP)
         return result() if result else True
+
+
+def _chat_of(update: dict[str, Any]) -> Any:
+    for key in ("message", "edited_message", "channel_post"):
+        if key in update:
+            return update[key]["chat"]["id"]
+    if "callback_query" in update:
+        return update["callback_query"]["message"]["chat"]["id"]
+    if "my_chat_member" in update:
+        return update["my_chat_member"]["chat"]["id"]
+    return None
 
 
 def _int(value: Any) -> int | None:
