@@ -57,6 +57,7 @@ class Settings:
     telegram_bot_token: str | None
     telegram_api_url: str
     telegram_webhook_url: str | None
+    telegram_rate: float  # messages per second, all chats together
     telegram_webhook_secret: str | None
     webhook_listen: str
     webhook_port: int
@@ -119,6 +120,7 @@ class Settings:
             telegram_bot_token=token,
             telegram_api_url=api_url,
             telegram_webhook_url=webhook_url,
+            telegram_rate=_float(env, "TELEGRAM_MESSAGES_PER_SECOND", 30.0),
             telegram_webhook_secret=secret,
             webhook_listen=env.get("WEBHOOK_LISTEN", "0.0.0.0"),  # noqa: S104 - behind a proxy
             webhook_port=port,

@@ -15,6 +15,7 @@ def test_defaults_are_the_embedded_profile() -> None:
     assert s.database_url == "sqlite:///var/gateway.db"
     assert s.helpline_chat_id is None and s.telegram_webhook_secret is None
     assert s.retention_days == 30
+    assert s.telegram_rate == 30.0  # Telegram's limit for one bot
 
 
 def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
@@ -35,6 +36,7 @@ def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
         ({**BASE, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({**BASE, "RASA_URL": "localhost:5005"}, "RASA_URL"),
         ({**BASE, "HELPLINE_CHAT_ID": "staff"}, "HELPLINE_CHAT_ID"),
+        ({**BASE, "TELEGRAM_MESSAGES_PER_SECOND": "0"}, "TELEGRAM_MESSAGES_PER_SECOND"),
         (
             {**BASE, "TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_WEBHOOK_URL": "http://x"},
             "TELEGRAM_WEBHOOK_URL",
