@@ -21,8 +21,9 @@ from bot.conversation import deliver as deliver_replies
 from bot.handlers import register
 from bot.helpline.desk import Desk
 from bot.helpline.store import TicketStore
-from bot.ingress import ALLOWED_UPDATES, Ingress, poll, webhook_app
+from bot.ingress import ALLOWED_UPDATES, Ingress, http_app, poll
 from bot.logs import Pseudonyms
+from bot.metrics import Metrics
 from bot.privacy import DELETABLE_SECONDS
 from bot.rasa_client import RasaClient, Reply
 from bot.services import SERVICES_KEY, App, Services
@@ -49,8 +50,13 @@ class MessageRateLimiter(AIORateLimiter):
     Telegram lets a bot send about 20 messages a minute into one group. PTB
     counts every request naming a group against that budget; opening, renaming
     or closing a topic and looking up a member are not messages, and counting
-    them made each handoff wait seconds for nothing.
+    them made each handoff wait seconds for nothing. It also counts the
+    messages sent, for /metrics.
     """
+
+    def __init__(self, metrics: Metrics, overall_max_rate: float, max_retries: int) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        self.metrics = metrics
 
     async def process_request(
         self,
@@ -61,11 +67,15 @@ class MessageRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> ApiResult:
-        if not endpoint.startswith(MESSAGE_ENDPOINTS):
+        message = endpoint.startswith(MESSAGE_ENDPOINTS)
+        if not message:
             data = {key: value for key, value in data.items() if key != "chat_id"}
-        return await super().process_request(
+        result = await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )
+        if message:
+            self.metrics.messages_out.inc()
+        return result
 
 
 def replica(settings: Settings) -> str:
@@ -82,19 +92,21 @@ def build_application(settings: Settings) -> App:
     """Build the PTB application: updates come from our own ingress; rate limits."""
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
+    metrics = Metrics()
     application = (
         Application.builder()
         .token(settings.telegram_bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         # honours 429 retry_after; keeps under Telegram's overall limit
-        .rate_limiter(MessageRateLimiter(overall_max_rate=settings.telegram_rate, max_retries=5))
+        .rate_limiter(MessageRateLimiter(metrics, settings.telegram_rate, max_retries=5))
         .updater(None)  # updates come from bot.ingress, which stores and orders them
         .post_init(_open_services)
         .post_shutdown(_close_services)
         .build()
     )
     application.bot_data["settings"] = settings
+    application.bot_data["metrics"] = metrics
     register(application, settings.helpline_chat_id)
     return application
 
@@ -189,7 +201,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     assert application.post_init is not None
     await application.post_init(application)
     svc: Services = application.bot_data[SERVICES_KEY]
-    ingress = Ingress(application, svc.inbox, svc.pseudonyms, svc.recovered, replica(settings))
+    metrics: Metrics = application.bot_data["metrics"]
+    ingress = Ingress(
+        application, svc.inbox, svc.pseudonyms, svc.recovered, replica(settings), metrics
+    )
     await application.start()
     await ingress.resume()
     sweeper = asyncio.create_task(ingress.sweep(stop))
@@ -199,15 +214,19 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         reminder = asyncio.create_task(
             _every("remind", _remind_every(settings), stop, svc.desk.remind)
         )
-    runner: web.AppRunner | None = None
     poller: asyncio.Task[None] | None = None
+    webhook = None
+    if settings.telegram_webhook_url:
+        assert settings.telegram_webhook_secret is not None
+        path = urlparse(settings.telegram_webhook_url).path or "/"
+        webhook = (path, settings.telegram_webhook_secret)
+    # health, readiness and metrics in both modes; the webhook when there is one
+    open_cases = svc.desk.store.count_open if svc.desk is not None else None
+    runner = web.AppRunner(http_app(ingress, metrics, webhook, open_cases), access_log=None)
     try:
+        await runner.setup()
+        await web.TCPSite(runner, settings.webhook_listen, settings.webhook_port).start()
         if settings.telegram_webhook_url:
-            assert settings.telegram_webhook_secret is not None
-            path = urlparse(settings.telegram_webhook_url).path or "/"
-            runner = web.AppRunner(webhook_app(ingress, settings.telegram_webhook_secret, path))
-            await runner.setup()
-            await web.TCPSite(runner, settings.webhook_listen, settings.webhook_port).start()
             await application.bot.set_webhook(
                 settings.telegram_webhook_url,
                 secret_token=settings.telegram_webhook_secret,
@@ -216,7 +235,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             logger.info("gateway.started", extra={"mode": "webhook", "port": settings.webhook_port})
         else:
             poller = asyncio.create_task(poll(application, ingress, stop))
-            logger.info("gateway.started", extra={"mode": "polling"})
+            logger.info("gateway.started", extra={"mode": "polling", "port": settings.webhook_port})
         await stop.wait()
     finally:
         logger.info("gateway.stopping")
@@ -228,8 +247,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-        if runner is not None:
-            await runner.cleanup()
+        await runner.cleanup()
         # Handlers still waiting (e.g. for Rasa) are cut short; their updates
         # stay unfinished in the inbox and are handled after the next start,
         # or at once by another replica.

@@ -12,15 +12,19 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.logs import Pseudonyms
+from bot.metrics import Metrics, update_kind
 from bot.services import App
-from bot.store import UpdateInbox
+from bot.store import Unfinished, UpdateInbox
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +54,11 @@ class Ingress:
         pseudonyms: Pseudonyms,
         recovered: set[int],
         owner: str,
+        metrics: Metrics,
         lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.application = application
+        self.metrics = metrics
         self.inbox = inbox
         self.pseudonyms = pseudonyms
         self.recovered = recovered
@@ -72,6 +78,7 @@ class Ingress:
         if not await asyncio.to_thread(self.inbox.add, data["update_id"], chat_ref, data):
             logger.info("update.duplicate", extra={"update_id": data["update_id"]})
             return
+        self.metrics.updates_in.labels(update_kind(data)).inc()
         if update is None:
             await asyncio.to_thread(self.inbox.mark_done, data["update_id"])
             return
@@ -147,21 +154,23 @@ class Ingress:
         renewer = asyncio.create_task(self._renew(key))
         try:
             while batch := await asyncio.to_thread(self.inbox.unfinished, chat_ref):
-                for data, started in batch:
-                    await self._handle(data, started)
+                for item in batch:
+                    await self._handle(item)
         finally:
             renewer.cancel()
 
-    async def _handle(self, data: dict[str, Any], started: bool) -> None:
-        update_id = data["update_id"]
-        update = self._parse(data)
+    async def _handle(self, item: Unfinished) -> None:
+        update_id = item.payload["update_id"]
+        update = self._parse(item.payload)
+        self.metrics.queue_seconds.observe(max(0.0, time.time() - item.received_at))
         if update is not None:
-            if started:
+            if item.started:
                 self.recovered.add(update_id)  # cut short before: Rasa replays, not redoes
             else:
                 await asyncio.to_thread(self.inbox.start, update_id)
             await self.application.process_update(update)
         await asyncio.to_thread(self.inbox.mark_done, update_id)
+        self.metrics.handled_seconds.observe(max(0.0, time.time() - item.received_at))
 
     async def _renew(self, key: str) -> None:
         while True:
@@ -226,12 +235,19 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-def webhook_app(ingress: Ingress, secret: str, path: str) -> web.Application:
-    """aiohttp app: the Telegram webhook (secret checked on every call) and /healthz."""
+def http_app(
+    ingress: Ingress,
+    metrics: Metrics,
+    webhook: tuple[str, str] | None = None,
+    open_cases: Callable[[], int] | None = None,
+) -> web.Application:
+    """aiohttp app: /healthz (alive), /readyz (the inbox answers), /metrics, and the
+    Telegram webhook at ``webhook = (path, secret)``, the secret checked on every call."""
 
     async def receive(request: web.Request) -> web.Response:
+        assert webhook is not None
         given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        if not hmac.compare_digest(given.encode(), webhook[1].encode()):
             logger.warning("webhook.bad_secret")
             return web.Response(status=403)
         try:
@@ -244,7 +260,26 @@ def webhook_app(ingress: Ingress, secret: str, path: str) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def readyz(_: web.Request) -> web.Response:
+        try:
+            await asyncio.to_thread(ingress.inbox.ping)
+        except Exception:
+            logger.warning("gateway.not_ready", extra={"reason": "inbox unreachable"})
+            return web.json_response({"status": "inbox unreachable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def expose(_: web.Request) -> web.Response:
+        if open_cases is not None:
+            try:
+                metrics.open_handoffs.set(await asyncio.to_thread(open_cases))
+            except Exception:
+                logger.warning("metrics.open_cases_failed")
+        return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_post(path, receive)
+    if webhook is not None:
+        app.router.add_post(webhook[0], receive)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", expose)
     return app

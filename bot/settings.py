@@ -122,7 +122,7 @@ class Settings:
             telegram_webhook_url=webhook_url,
             telegram_rate=_float(env, "TELEGRAM_MESSAGES_PER_SECOND", 30.0),
             telegram_webhook_secret=secret,
-            webhook_listen=env.get("WEBHOOK_LISTEN", "0.0.0.0"),  # noqa: S104 - behind a proxy
+            webhook_listen=env.get("WEBHOOK_LISTEN") or "127.0.0.1",
             webhook_port=port,
             rasa_url=rasa_url,
             rasa_token=env.get("RASA_TOKEN") or None,

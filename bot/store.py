@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -63,6 +63,14 @@ leases = Table(
 )
 
 UNFINISHED = ("pending", "active")
+
+
+class Unfinished(NamedTuple):
+    """An update stored but not handled to the end."""
+
+    payload: dict[str, Any]
+    started: bool  # handling began before (and was cut short): a retry replays
+    received_at: float
 
 
 def make_engine(url: str) -> Engine:
@@ -134,15 +142,19 @@ class UpdateInbox:
                 .values(state="active")
             )
 
-    def unfinished(self, chat_ref: str | None) -> list[tuple[dict[str, Any], bool]]:
-        """A chat's updates still to handle, in order, each with whether it was started."""
+    def unfinished(self, chat_ref: str | None) -> list[Unfinished]:
+        """A chat's updates still to handle, in order."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(updates.c.payload, updates.c.state)
+                select(updates.c.payload, updates.c.state, updates.c.received_at)
                 .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
                 .order_by(updates.c.update_id)
             ).all()
-        return [(json.loads(r.payload), r.state == "active") for r in rows if r.payload]
+        return [
+            Unfinished(json.loads(r.payload), r.state == "active", r.received_at)
+            for r in rows
+            if r.payload
+        ]
 
     def waiting_chats(self, older_than_seconds: float = 0.0) -> list[str | None]:
         """Chats with updates received before the cutoff and not yet handled."""
@@ -186,6 +198,11 @@ class UpdateInbox:
             conn.execute(
                 delete(leases).where(leases.c.chat_ref == chat_ref, leases.c.owner == owner)
             )
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def state(self, update_id: int) -> str | None:
         with self.engine.connect() as conn:

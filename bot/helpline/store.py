@@ -301,6 +301,14 @@ class TicketStore:
             ).all()
         return [t for t in (_ticket(r) for r in rows) if t is not None]
 
+    def count_open(self) -> int:
+        """How many cases wait for or talk with a counsellor now."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(func.count()).where(tickets.c.state.in_(OPEN_STATES))
+            ).scalar_one()
+        return int(found)
+
     def due_reminders(self, now: float, every_seconds: float) -> list[Ticket]:
         """Unclaimed tickets not announced for ``every_seconds``."""
         cutoff = now - every_seconds

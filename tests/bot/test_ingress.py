@@ -12,6 +12,7 @@ from telegram import Bot, Update
 
 from bot.ingress import Ingress
 from bot.logs import Pseudonyms
+from bot.metrics import Metrics
 from bot.services import App
 from bot.store import UpdateInbox
 
@@ -52,7 +53,7 @@ def message(update_id: int, chat: int) -> dict[str, Any]:
 
 def replica(engine: Engine, name: str, handled: list[tuple[int, int]]) -> Ingress:
     app = cast(App, RecordingApplication(handled))
-    return Ingress(app, UpdateInbox(engine), Pseudonyms(b"k" * 16), set(), name, 3.0)
+    return Ingress(app, UpdateInbox(engine), Pseudonyms(b"k" * 16), set(), name, Metrics(), 3.0)
 
 
 async def settle(*replicas: Ingress, timeout: float = 30.0) -> None:

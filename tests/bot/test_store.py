@@ -19,7 +19,7 @@ def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
 
 
 def ids(inbox: UpdateInbox, chat_ref: str | None) -> list[tuple[int, bool]]:
-    return [(data["update_id"], started) for data, started in inbox.unfinished(chat_ref)]
+    return [(u.payload["update_id"], u.started) for u in inbox.unfinished(chat_ref)]
 
 
 def test_unfinished_updates_come_back_per_chat_in_order_until_done(inbox: UpdateInbox) -> None:

@@ -285,6 +285,7 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
             "LOG_LEVEL": "INFO",
             "RASA_RETRY_SECONDS": "20",
             "HELPLINE_CHAT_ID": "-100999",
+            "WEBHOOK_PORT": str(free_port()),  # health and metrics, in every mode
             **extra,
         }
         gw = Gateway(env, tmp_path / f"gateway-{len(made)}.log")

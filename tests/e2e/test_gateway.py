@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
+import httpx
 import pytest
 
 from catalogue import default_catalogue
@@ -137,3 +140,26 @@ async def test_a_telegram_5xx_on_send_is_retried(telegram: FakeTelegram, gateway
     await telegram.push(tg.text(109, "hello"))
     (reply,) = await telegram.wait_sent(109, 1)
     assert reply["text"] == CAT.text("utter_greet", "en")
+
+
+async def test_health_readiness_and_metrics_without_who_or_what(
+    telegram: FakeTelegram, gateway: Gateway
+) -> None:
+    await telegram.push(tg.text(131, "where can i sleep tonight"))
+    await telegram.wait_sent(131, 1)
+    base = f"http://127.0.0.1:{gateway.env['WEBHOOK_PORT']}"
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(f"{base}/healthz")).status_code == 200
+        assert (await client.get(f"{base}/readyz")).status_code == 200
+        for _ in range(50):  # the handled-update timing lands just after the reply
+            metrics = (await client.get(f"{base}/metrics")).text
+            if "lantern_update_seconds_count 1.0" in metrics:
+                break
+            await asyncio.sleep(0.1)
+    assert 'lantern_updates_in_total{kind="message"} 1.0' in metrics
+    assert "lantern_update_seconds_count 1.0" in metrics
+    assert "lantern_queue_wait_seconds_count 1.0" in metrics
+    sent = re.search(r"^lantern_messages_out_total (\S+)$", metrics, re.MULTILINE)
+    assert sent is not None and float(sent.group(1)) >= 1
+    assert "lantern_open_handoffs 0.0" in metrics
+    assert "chat=" not in metrics and "sleep" not in metrics  # no one, nothing said

@@ -15,6 +15,7 @@ from bot.gateway import MessageRateLimiter
 from bot.helpline.desk import TURN_CHARS, TURNS_ON_CARD, Desk, HandoffRequest
 from bot.helpline.store import TicketStore
 from bot.logs import Pseudonyms
+from bot.metrics import Metrics
 from bot.rasa_client import Reply
 from bot.settings import Settings
 from catalogue import default_catalogue, staff_catalogue
@@ -84,7 +85,7 @@ async def desk(telegram: FakeTelegram, engine: Engine) -> AsyncIterator[tuple[De
     bot = ExtBot(
         TOKEN,
         base_url=f"{telegram.url}/bot",
-        rate_limiter=MessageRateLimiter(max_retries=5),
+        rate_limiter=MessageRateLimiter(Metrics(), 30.0, max_retries=5),
     )
     await bot.initialize()
     delivered: list[Any] = []
