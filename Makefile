@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 MODEL = $(shell scripts/fingerprint)
 
-.PHONY: help install run test lint typecheck check-texts content-check unit validate train test-stories e2e bench bench-handoff bench-safety lock clean
+.PHONY: help install run test lint typecheck check-texts content-check deploy-check unit validate train test-stories e2e bench bench-load bench-handoff bench-safety lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ install: ## create .venv (Python 3.10) and install the locked dependencies
 run: ## start action server, Rasa and the gateway (terminal chat without a token)
 	@scripts/run
 
-test: install lint typecheck check-texts content-check unit validate train test-stories e2e ## everything CI runs
+test: install lint typecheck check-texts content-check deploy-check unit validate train test-stories e2e ## everything CI runs
 	@echo "make test: all stages passed"
 
 lint: ## ruff lint and format check
@@ -36,6 +36,9 @@ check-texts: ## every text key in every language, placeholders and buttons valid
 
 content-check: ## every topic in every language, sourced, dated, within limits, RTL-safe
 	$(BIN)/python -m catalogue.content_check
+
+deploy-check: ## Dockerfile, docker-compose.yml and deploy/k8s checked against their schemas
+	@scripts/deploy-check
 
 unit: ## pytest without the end-to-end tests
 	$(BIN)/pytest -q -m "not e2e"
@@ -55,6 +58,9 @@ e2e: train ## gateway end to end: fake Bot API server, real Rasa and action serv
 bench: train ## start-up time, memory per process, reply latency (bench/startup.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/startup.py
 
+bench-load: train ## messages/s, latency, CPU and memory under load, beside stock Rasa (bench/load.py)
+	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/load.py
+
 bench-safety: train ## danger recall and false alarms per language, both sets (bench/safety.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout.yml
@@ -68,4 +74,4 @@ lock: ## regenerate requirements.lock from requirements.in
 	  --generate-hashes -o requirements.lock
 
 clean: ## remove models, results and local data (keeps .venv and .env)
-	rm -rf models results var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf models results var .venv-deploy .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,21 @@
+#!/bin/sh
+# The container's three commands: rasa | actions | bot (see the Dockerfile).
+set -eu
+case "${1:-bot}" in
+  rasa)
+    : "${RASA_TOKEN:?RASA_TOKEN must be set}"
+    exec rasa run --enable-api --auth-token "$RASA_TOKEN" --model models/lantern.tar.gz \
+      --endpoints endpoints.production.yml --credentials credentials.yml \
+      --port "${RASA_PORT:-5005}"
+    ;;
+  actions)
+    exec rasa run actions --actions actions --port "${ACTION_PORT:-5055}"
+    ;;
+  bot)
+    exec python -m bot
+    ;;
+  *)
+    echo "usage: lantern rasa | actions | bot" >&2
+    exit 64
+    ;;
+esac
