@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool
 
 metadata = MetaData()
 
@@ -76,9 +77,20 @@ class Unfinished(NamedTuple):
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL so reads do not block the writer."""
     parsed = make_url(url)
+    options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+        # SQLAlchemy 1.4 opens and closes a file database's connection for every
+        # statement (NullPool); closing the last one checkpoints the WAL, which
+        # was a sixth of the gateway's CPU under load (bench/load.py). Keep a
+        # few open; the blocking calls run in worker threads, hence any thread.
+        options |= {
+            "poolclass": QueuePool,
+            "pool_size": 4,
+            "max_overflow": 8,
+            "connect_args": {"check_same_thread": False},
+        }
+    engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
