@@ -53,6 +53,7 @@ from tests.e2e import fake_telegram as tg
 from tests.e2e.balancer import Balancer
 from tests.e2e.conftest import (
     PRODUCTION_ENDPOINTS,
+    free_port,
     fresh_schema,
     postgres_url,
     production_env,
@@ -362,12 +363,6 @@ async def lantern_stack(
             stop(*procs)
             for lb in (hook_lb, rasa_lb, action_lb):
                 await lb.stop()
-
-
-def free_port() -> int:
-    from tests.e2e.conftest import free_port as pick
-
-    return pick()
 
 
 async def run_lantern(

@@ -206,7 +206,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         application, svc.inbox, svc.pseudonyms, svc.recovered, replica(settings), metrics
     )
     await application.start()
-    await ingress.resume()
+    if resumed := await ingress.resume():
+        logger.info("update.resumed", extra={"chats": resumed})
     sweeper = asyncio.create_task(ingress.sweep(stop))
     purger = asyncio.create_task(_every("purge", PURGE_EVERY_SECONDS, stop, partial(_purge, svc)))
     reminder = None

@@ -92,13 +92,11 @@ class Ingress:
             return
         self._draining[key] = asyncio.create_task(self._drain(chat_ref), name=f"drain-{key}")
 
-    async def resume(self) -> int:
-        """Schedule every chat with updates stored but not finished (at start, and as a sweep)."""
-        chats = await asyncio.to_thread(self.inbox.waiting_chats)
+    async def resume(self, older_than_seconds: float = 0.0) -> int:
+        """Schedule every chat with updates stored before then and not finished."""
+        chats = await asyncio.to_thread(self.inbox.waiting_chats, older_than_seconds)
         for chat_ref in chats:
             self.schedule(chat_ref)
-        if chats:
-            logger.info("update.resumed", extra={"chats": len(chats)})
         return len(chats)
 
     async def sweep(self, stop: asyncio.Event) -> None:
@@ -106,12 +104,9 @@ class Ingress:
         while not stop.is_set():
             await _sleep_or_stop(stop, SWEEP_SECONDS)
             try:
-                waiting = await asyncio.to_thread(self.inbox.waiting_chats, SWEEP_SECONDS)
+                await self.resume(SWEEP_SECONDS)
             except Exception:
                 logger.exception("update.sweep_failed")
-                continue
-            for chat_ref in waiting:
-                self.schedule(chat_ref)
 
     async def close(self, grace: float) -> None:
         """Let running drains finish for ``grace`` seconds, then cut them short."""
@@ -176,8 +171,13 @@ class Ingress:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                await asyncio.to_thread(self.inbox.acquire, key, self.owner, self.lease_seconds)
+                kept = await asyncio.to_thread(
+                    self.inbox.acquire, key, self.owner, self.lease_seconds
+                )
             except Exception:
+                kept = False
+            if not kept:
+                # Expired while the inbox was out of reach: another replica may take the chat.
                 logger.warning("update.lease_not_renewed", extra={"chat": key})
 
     def _parse(self, data: dict[str, Any]) -> Update | None:
