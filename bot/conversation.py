@@ -21,15 +21,20 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for about 5 s
+# Telegram asks bots to show "typing…" only when an answer takes noticeable time.
+# Most answers come sooner, and each indicator is a Bot API call: 12% of the
+# gateway's CPU when it was sent for every message (py-spy, bench/load.py).
+TYPING_AFTER_SECONDS = 0.4
 MAX_RETRY_SECONDS = 30.0
 SEND_ATTEMPTS = 4  # a reply survives a few seconds of Telegram 5xx or network trouble
 
 
 @contextlib.asynccontextmanager
 async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat until the block ends."""
+    """Show "typing…" in the chat if the block lasts noticeably, until it ends."""
 
     async def keep_typing() -> None:
+        await asyncio.sleep(TYPING_AFTER_SECONDS)
         while True:
             with contextlib.suppress(TelegramError):
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)

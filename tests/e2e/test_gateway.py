@@ -39,7 +39,6 @@ async def test_start_greets_in_the_hinted_language_with_picker_and_menu(
         "text": CAT.text("button.person", "ar"),
         "callback_data": "/talk_to_human",
     } in menu_buttons
-    assert telegram.called("sendChatAction"), "typing indicator while waiting"
 
 
 async def test_a_button_press_is_acknowledged_and_switches_language(

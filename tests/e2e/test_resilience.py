@@ -47,6 +47,25 @@ async def test_rasa_down_gets_one_moment_then_the_answer(
     assert len({r["message_id"] for r in stub_rasa.requests}) == 1
 
 
+async def test_typing_shows_only_while_an_answer_takes_noticeable_time(
+    telegram: FakeTelegram, stub_rasa: StubRasa, gateway_factory: Callable[..., Gateway]
+) -> None:
+    async def slow(_: dict[str, Any]) -> web.Response:
+        await asyncio.sleep(1.5)
+        return web.json_response([{"text": "slow answer"}])
+
+    stub_rasa.script = [reply_text("quick answer"), slow]
+    gateway_factory(telegram.url, stub_rasa.url).start()
+    await telegram.push(tg.text(209, "hello"))
+    await telegram.wait_sent(209, 1)
+    assert not telegram.called("sendChatAction")
+    await telegram.push(tg.text(209, "and now?"))
+    await telegram.wait_sent(209, 2)
+    actions = telegram.called("sendChatAction")
+    assert actions and actions[0]["action"] == "typing"
+    assert [m["text"] for m in telegram.sent(209)] == ["quick answer", "slow answer"]
+
+
 async def test_rasa_unreachable_for_too_long_is_said_honestly(
     telegram: FakeTelegram, gateway_factory: Callable[..., Gateway]
 ) -> None:
