@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from catalogue.safety import (
     CATEGORIES,
+    ROOT,
     Lexicon,
     Phrase,
     SafetyError,
@@ -70,3 +72,20 @@ def test_malformed_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "xx.yml").write_text("language: xx\nphrases:\n  danger: [a]\n", encoding="utf-8")
     with pytest.raises(SafetyError):
         Lexicon.load(tmp_path)
+
+
+def test_the_index_finds_what_trying_every_phrase_finds() -> None:
+    """Every phrase and a quarter of the NLU examples: the indexed match equals trying all."""
+    lexicon = default_lexicon()
+    texts = [p.text for p in lexicon.phrases]
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            examples = block.get("examples") or ""
+            lines = [line[2:] for line in examples.splitlines() if line.startswith("- ")]
+            texts += lines[::4]  # the exhaustive reference takes 2-3 ms a text
+    assert len(texts) > 3000
+    for text in texts:
+        words = normalise(text)
+        exhaustive = next((p for p in lexicon.phrases if words and p.found_in(words)), None)
+        found = lexicon.match(text)
+        assert (found.phrase if found else None) == (exhaustive.text if exhaustive else None), text
