@@ -288,7 +288,7 @@ async def lantern_stack(
         "RASA_TOKEN": RASA_TOKEN,
         # new children every run: no conversation carries over from an earlier run
         "PSEUDONYM_KEY": secrets.token_urlsafe(24),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
         "HELPLINE_CHAT_ID": "",
     }
     with contextlib.ExitStack() as cleanup:
@@ -304,12 +304,14 @@ async def lantern_stack(
             if profile == "production":
                 env |= production_env(schema, "http://127.0.0.1:5055")
                 env |= {"SANIC_WORKERS": str(rasa_workers)}
+            # the gateway logs to the run command's output (Rasa's go to var/log/)
+            log = cleanup.enter_context((scratch / f"run-{profile}.log").open("ab"))
             run = subprocess.Popen(
                 [str(ROOT / "scripts" / "run")],
                 cwd=ROOT,
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             try:
