@@ -12,6 +12,8 @@ import itertools
 import aiohttp
 from aiohttp import web
 
+from tests.e2e.local_server import serve_locally
+
 # Headers that describe one hop, not the request (RFC 9110, 7.6.1).
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -35,12 +37,7 @@ class Balancer:
         )
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_locally(app, access_log=None)
         return self.url
 
     async def stop(self) -> None:

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.fake_telegram import FakeTelegram
+from tests.e2e.local_server import serve_locally
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -319,11 +320,7 @@ class StubRasa:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/webhooks/lantern/webhook", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self._runner, self.url = await serve_locally(app)
         return self.url
 
     async def _handle(self, request: web.Request) -> web.Response:
