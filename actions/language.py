@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.safety import ask_if_safe
 from catalogue import ROOT, Catalogue, default_catalogue
 
 LANGUAGE_SLOT = "language"
@@ -152,7 +153,7 @@ def chosen_language(tracker: Tracker) -> str | None:
 
 
 class ActionValidateSlotMappings(Action):  # type: ignore[misc]
-    """Set the language slots after every user message."""
+    """Set the language slots after every user message; ask "are you safe?" when called for."""
 
     def name(self) -> str:
         return "action_validate_slot_mappings"
@@ -185,6 +186,8 @@ class ActionValidateSlotMappings(Action):  # type: ignore[misc]
                 language=choice.language,  # this turn's SlotSet is not applied yet
             )
             events.append(SlotSet(PICKER_SLOT, True))
+        # runs after every message, before the answer: the place for the check question
+        events += ask_if_safe(dispatcher, tracker, choice.language)
         return events
 
 

@@ -5,6 +5,10 @@ The card is the content catalogue's sourced answer for the child's country
 the country is not asked when a child is in danger. Self-harm and distress get
 the distress answer instead, written to safe-messaging practice (warmth, no
 talk of methods, a way to a person now).
+
+A message that only sounds somewhat like danger (rasa_ext.safety marks it
+``check``) keeps its ordinary answer, preceded once a session by "are you safe
+right now?" with a 🆘 button that leads here.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import answer_topic
@@ -20,6 +24,35 @@ from actions.handoff import handoff_request, helpline_reachable
 
 DISTRESS = "feeling_distress"
 CARD_TOPIC = "emergency"
+CHECKED_SLOT = "safety_checked"
+CHECK_SOURCE = "check"
+
+
+def check_response(tracker: Tracker) -> str | None:
+    """The "are you safe right now?" response this message calls for, if any.
+
+    Once a session, and not while a person is talking with the child.
+    """
+    safety = (tracker.latest_message or {}).get("safety") or {}
+    if safety.get("source") != CHECK_SOURCE or tracker.get_slot(CHECKED_SLOT):
+        return None
+    if tracker.is_paused():
+        return None
+    if safety.get("category") == DISTRESS:
+        return "utter_safety_check_distress"
+    return "utter_safety_check"
+
+
+def ask_if_safe(
+    dispatcher: CollectingDispatcher, tracker: Tracker, language: str | None
+) -> list[EventType]:
+    """Ask "are you safe right now?" before the answer, when the message calls for it."""
+    response = check_response(tracker)
+    if response is None:
+        return []
+    # the language decided in this turn: its SlotSet is not applied yet
+    dispatcher.utter_message(response=response, language=language)
+    return [SlotSet(CHECKED_SLOT, True)]
 
 
 def card_topic(intent: str | None) -> str:

@@ -26,9 +26,17 @@ def first_contact(events: Iterable[Mapping[str, Any]]) -> bool:
     return not any(event.get("event") == "user" for event in events)
 
 
+# asked once a session: a new session may ask "are you safe right now?" again
+NOT_CARRIED = frozenset({"safety_checked"})
+
+
 def carried_slots(slots: Mapping[str, Any]) -> list[EventType]:
     """The slots of the last session, set again in the new one."""
-    return [SlotSet(name, value) for name, value in slots.items() if value is not None]
+    return [
+        SlotSet(name, value)
+        for name, value in slots.items()
+        if value is not None and name not in NOT_CARRIED
+    ]
 
 
 class ActionSessionStart(Action):  # type: ignore[misc]

@@ -5,7 +5,9 @@ written for measuring only) with the trained model, whose pipeline ends with
 the safety lexicon (rasa_ext.safety). A message is flagged when its intent is
 one of the four safety intents. Side by side, in one run, it prints the same
 figures for the classifier alone (its own top intent, before the lexicon) and
-for the lexicon alone.
+for the lexicon alone, and how often the child is at least asked "are you safe
+right now?" (flagged, or marked for the check question): a danger message
+that is asked is not caught, but the child has a button to say so.
 
 Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py [--show]``);
 ``--show`` also lists every miss and false alarm with the classifier's intent and confidence;
@@ -43,7 +45,7 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
     lexicon = default_lexicon()
     data = yaml.safe_load(data_path.read_text(encoding="utf-8"))
     rows = []
-    totals = {k: [0, 0] for k in ("pipeline", "classifier", "lexicon")}
+    totals = {k: [0, 0] for k in ("pipeline", "classifier", "lexicon", "or asked")}
     false_totals = {k: [0, 0] for k in totals}
     for language, sets in data.items():
         caught = {k: 0 for k in totals}
@@ -56,6 +58,9 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
                     "classifier": classifier_intent(parse) in CATEGORIES,
                     "lexicon": lexicon.match(text) is not None,
                 }
+                flags["or asked"] = (
+                    flags["pipeline"] or (parse.get("safety") or {}).get("source") == "check"
+                )
                 if show and flags["pipeline"] != (kind == "danger"):
                     top = (parse.get("intent_ranking") or [{}])[0]
                     print(
@@ -76,8 +81,11 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
         rows.append((language, n_danger, n_ordinary, caught, alarms))
 
     print(f"\nSafety on {data_path} (recall on danger / false alarms on ordinary)\n")
-    print("| lang | danger | ordinary | recall | false alarms | classifier alone | lexicon alone |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| lang | danger | ordinary | recall | false alarms | classifier alone | lexicon alone "
+        "| flagged or asked |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for language, n_danger, n_ordinary, caught, alarms in rows:
         print(
             f"| {language} | {n_danger} | {n_ordinary} "
@@ -86,7 +94,9 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
             f"| {100 * caught['classifier'] / n_danger:.0f}% / "
             f"{100 * alarms['classifier'] / n_ordinary:.0f}% "
             f"| {100 * caught['lexicon'] / n_danger:.0f}% / "
-            f"{100 * alarms['lexicon'] / n_ordinary:.0f}% |"
+            f"{100 * alarms['lexicon'] / n_ordinary:.0f}% "
+            f"| {100 * caught['or asked'] / n_danger:.0f}% / "
+            f"{100 * alarms['or asked'] / n_ordinary:.0f}% |"
         )
     for name in totals:
         recall = 100 * totals[name][0] / totals[name][1]

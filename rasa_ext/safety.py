@@ -18,8 +18,15 @@ decides whether a message is about danger from two signals:
   asked to say more, and reaches a person after a second miss), while a
   distress guess stays: "I am not ok" deserves support, not "I did not
   understand".
+* **A check question** for what is neither: when danger as a whole is at least
+  ``check_threshold`` but no lexicon phrase matched and it is less likely than
+  not, the message keeps its ordinary answer and the parse data asks for the
+  check ("are you safe right now?", actions/safety.py), so a child whose
+  danger the classifier only half recognised still gets a way to say so.
 
-The parse data records why (``safety``), for the action and the helpline card.
+The parse data records why (``safety``), for the action and the helpline card:
+``source`` is ``lexicon``, ``intent`` or ``intents`` for danger, ``check`` for
+the check question.
 """
 
 from __future__ import annotations
@@ -48,14 +55,16 @@ class SafetyCheck(DataComponent):
         lexicon: Lexicon | None = None,
         danger_threshold: float = 0.5,
         fallback_threshold: float = 0.3,
+        check_threshold: float = 0.25,
     ) -> None:
         self._lexicon = lexicon
         self.danger_threshold = danger_threshold
         self.fallback_threshold = fallback_threshold
+        self.check_threshold = check_threshold
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"danger_threshold": 0.5, "fallback_threshold": 0.3}
+        return {"danger_threshold": 0.5, "fallback_threshold": 0.3, "check_threshold": 0.25}
 
     @property
     def lexicon(self) -> Lexicon:
@@ -109,3 +118,10 @@ class SafetyCheck(DataComponent):
                 message.set(
                     INTENT, {INTENT_NAME_KEY: FALLBACK, CONFIDENCE: self.fallback_threshold}
                 )
+        if message.get(SAFETY) is None and danger >= self.check_threshold:
+            kind = next(r for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES)
+            message.set(
+                SAFETY,
+                {"source": "check", "category": kind[INTENT_NAME_KEY], "danger": round(danger, 2)},
+                add_to_output=True,
+            )

@@ -64,3 +64,30 @@ async def test_out_of_hours_danger_still_opens_an_urgent_ticket_without_repeatin
     await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
     await asyncio.sleep(1)
     assert len(telegram.sent(chat)) == 3
+
+
+async def test_a_message_that_sounds_somewhat_like_danger_asks_once_if_the_child_is_safe(
+    telegram: FakeTelegram, gateway: Gateway
+) -> None:
+    chat = 8005
+    await telegram.push(tg.text(chat, "i do not like the man at the shelter"))
+    sent = await telegram.wait_sent(chat, 2)
+    assert sent[0]["text"] == CAT.text("utter_safety_check", "en")
+    buttons = [
+        b["callback_data"] for row in sent[0]["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert buttons == ["/emergency", "/talk_to_human"]
+    # the question the child asked is still answered, after the check
+    assert all(m["text"] != card("emergency", "en") for m in sent)
+    before = len(telegram.sent(chat))
+    await telegram.push(tg.text(chat, "i do not like the man at the shelter"))
+    await telegram.wait_for(lambda: len(telegram.sent(chat)) > before)
+    await asyncio.sleep(1)
+    again = telegram.sent(chat)[before:]
+    assert all(m["text"] != CAT.text("utter_safety_check", "en") for m in again)
+    # 🆘 is danger: the card first, then a person
+    await telegram.push(tg.button(chat, "/emergency"))
+    await telegram.wait_for(
+        lambda: any(m["text"] == card("emergency", "en") for m in telegram.sent(chat))
+    )
+    await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))

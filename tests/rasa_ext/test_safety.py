@@ -67,10 +67,16 @@ def test_danger_that_won_by_a_nose_but_is_unlikely_gives_way() -> None:
         [("report_exploitation", 0.45), ("ask_food", 0.4), ("ask_work", 0.15)],
     )
     assert message.get("intent") == {"name": "ask_food", "confidence": 0.4}
-    assert message.get(SAFETY) is None
+    # not danger, but the child is asked whether they are safe
+    assert message.get(SAFETY) == {
+        "source": "check",
+        "category": "report_exploitation",
+        "danger": 0.45,
+    }
     # with no plausible ordinary reading: an alarm becomes "say more", distress stays
     unsure = ranked("mmm", [("emergency", 0.35), ("help", 0.2), ("ask_shelter", 0.2)])
     assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.3}
+    assert unsure.get(SAFETY)["source"] == "check"
     sad = ranked("i am not ok", [("feeling_distress", 0.35), ("help", 0.2), ("greet", 0.2)])
     assert sad.get("intent") == {"name": "feeling_distress", "confidence": 0.35}
     assert sad.get(SAFETY) == {"source": "intent", "category": "feeling_distress"}
@@ -80,3 +86,19 @@ def test_the_lexicon_still_wins_over_a_doubtful_classifier() -> None:
     message = ranked("he keeps my passport", [("report_exploitation", 0.4), ("ask_documents", 0.6)])
     assert message.get("intent")["name"] == "report_exploitation"
     assert message.get(SAFETY)["source"] == "lexicon"
+
+
+def test_some_danger_asks_the_check_question_and_keeps_the_answer() -> None:
+    message = ranked(
+        "the man at work shouts when i am slow",
+        [("ask_work", 0.6), ("report_exploitation", 0.2), ("report_abuse", 0.1),
+         ("ask_rights", 0.1)],
+    )  # fmt: skip
+    assert message.get("intent") == {"name": "ask_work", "confidence": 0.6}
+    assert message.get(SAFETY) == {"source": "check", "category": "report_exploitation",
+                                   "danger": 0.3}  # fmt: skip
+
+
+def test_little_danger_asks_nothing() -> None:
+    message = ranked("where is school", [("ask_school", 0.8), ("emergency", 0.2)])
+    assert message.get(SAFETY) is None
