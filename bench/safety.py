@@ -4,8 +4,9 @@ Parses every message of the project's own test set (``bench/data/safety.yml``,
 written for measuring only) with the trained model, whose pipeline ends with
 the safety lexicon (rasa_ext.safety). A message is flagged when its intent is
 one of the four safety intents. Side by side, in one run, it prints the same
-figures for the classifier alone (its own top intent, before the lexicon) and
-for the lexicon alone, and how often the child is at least asked "are you safe
+figures for the classifier alone (its own top intent, before the lexicon), for
+the danger model alone (rasa_ext.danger's probability against config.yml's
+danger_threshold) and for the lexicon alone, and how often the child is at least asked "are you safe
 right now?" (flagged, or marked for the check question): a danger message
 that is asked is not caught, but the child has a button to say so.
 
@@ -32,6 +33,13 @@ from catalogue.safety import CATEGORIES, default_lexicon
 DATA = ROOT / "bench" / "data" / "safety.yml"
 
 
+def danger_threshold() -> float:
+    """SafetyCheck's danger_threshold in config.yml, for the danger model alone."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    check = next(c for c in config["pipeline"] if c["name"].endswith("SafetyCheck"))
+    return float(check.get("danger_threshold", 0.5))
+
+
 def classifier_intent(parse: dict[str, Any]) -> str | None:
     """The classifier's own top intent: the ranking is left as the classifier made it."""
     ranking = parse.get("intent_ranking") or []
@@ -45,7 +53,8 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
     lexicon = default_lexicon()
     data = yaml.safe_load(data_path.read_text(encoding="utf-8"))
     rows = []
-    totals = {k: [0, 0] for k in ("pipeline", "classifier", "lexicon", "or asked")}
+    threshold = danger_threshold()
+    totals = {k: [0, 0] for k in ("pipeline", "classifier", "danger model", "lexicon", "or asked")}
     false_totals = {k: [0, 0] for k in totals}
     for language, sets in data.items():
         caught = {k: 0 for k in totals}
@@ -56,6 +65,7 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
                 flags = {
                     "pipeline": (parse.get("intent") or {}).get("name") in CATEGORIES,
                     "classifier": classifier_intent(parse) in CATEGORIES,
+                    "danger model": float(parse.get("danger") or 0) >= threshold,
                     "lexicon": lexicon.match(text) is not None,
                 }
                 flags["or asked"] = (
@@ -82,10 +92,10 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
 
     print(f"\nSafety on {data_path} (recall on danger / false alarms on ordinary)\n")
     print(
-        "| lang | danger | ordinary | recall | false alarms | classifier alone | lexicon alone "
-        "| flagged or asked |"
+        "| lang | danger | ordinary | recall | false alarms | classifier alone "
+        "| danger model alone | lexicon alone | flagged or asked |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for language, n_danger, n_ordinary, caught, alarms in rows:
         print(
             f"| {language} | {n_danger} | {n_ordinary} "
@@ -93,6 +103,8 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
             f"| {100 * alarms['pipeline'] / n_ordinary:.0f}% "
             f"| {100 * caught['classifier'] / n_danger:.0f}% / "
             f"{100 * alarms['classifier'] / n_ordinary:.0f}% "
+            f"| {100 * caught['danger model'] / n_danger:.0f}% / "
+            f"{100 * alarms['danger model'] / n_ordinary:.0f}% "
             f"| {100 * caught['lexicon'] / n_danger:.0f}% / "
             f"{100 * alarms['lexicon'] / n_ordinary:.0f}% "
             f"| {100 * caught['or asked'] / n_danger:.0f}% / "

@@ -7,10 +7,11 @@ decides whether a message is about danger from two signals:
   phrase makes the intent that phrase's category, whatever the classifier said,
   so recall does not rest on the classifier alone.
 * **The classifier's danger as a whole**: the four safety intents are one
-  question, "is this child in danger?". When their probabilities together pass
-  ``danger_threshold`` (more likely than not), the message is danger, with the
-  likeliest safety intent as its kind, even if the probability is split so that
-  no single intent won (the fallback would otherwise have hidden it). When a
+  question, "is this child in danger?". Its probability is rasa_ext.danger's,
+  which learnt that question alone, or else the four intents' probabilities
+  added up. When it passes ``danger_threshold``, the message is danger, with
+  the likeliest safety intent as its kind, even if no single intent won (the
+  fallback would otherwise have hidden it). When a
   safety intent won the ranking but danger as a whole is less likely than not,
   the next likeliest ordinary intent answers instead, if it reaches
   ``fallback_threshold`` (the FallbackClassifier's threshold). Otherwise an
@@ -39,11 +40,21 @@ from rasa.shared.nlu.training_data.message import Message
 
 from catalogue.safety import CATEGORIES, Lexicon, default_lexicon
 from rasa_ext.base import DataComponent
+from rasa_ext.danger import DANGER
 
 SAFETY = "safety"
 FALLBACK = "nlu_fallback"
 DISTRESS = "feeling_distress"
 CONFIDENCE = "confidence"
+EMERGENCY = "emergency"
+
+
+def likeliest_kind(ranking: list[dict[str, Any]]) -> str:
+    """The likeliest safety intent in the ranking; the emergency card when none is there."""
+    return next(
+        (str(r[INTENT_NAME_KEY]) for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES),
+        EMERGENCY,
+    )
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -83,9 +94,13 @@ class SafetyCheck(DataComponent):
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
         ranking = message.get(INTENT_RANKING_KEY) or [intent]
-        danger = sum(
-            float(r.get(CONFIDENCE) or 0) for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES
-        )
+        danger = message.get(DANGER)  # rasa_ext.danger's, when the pipeline has it
+        if danger is None:
+            danger = sum(
+                float(r.get(CONFIDENCE) or 0)
+                for r in ranking
+                if r.get(INTENT_NAME_KEY) in CATEGORIES
+            )
         likely = danger >= self.danger_threshold
         if name in CATEGORIES and likely:
             message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)
@@ -99,8 +114,7 @@ class SafetyCheck(DataComponent):
                 add_to_output=True,
             )
         elif likely:
-            kind = next(r for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES)
-            category = kind[INTENT_NAME_KEY]
+            category = likeliest_kind(ranking)
             message.set(INTENT, {INTENT_NAME_KEY: category, CONFIDENCE: danger})
             message.set(SAFETY, {"source": "intents", "category": category}, add_to_output=True)
         elif name in CATEGORIES:
@@ -119,9 +133,12 @@ class SafetyCheck(DataComponent):
                     INTENT, {INTENT_NAME_KEY: FALLBACK, CONFIDENCE: self.fallback_threshold}
                 )
         if message.get(SAFETY) is None and danger >= self.check_threshold:
-            kind = next(r for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES)
             message.set(
                 SAFETY,
-                {"source": "check", "category": kind[INTENT_NAME_KEY], "danger": round(danger, 2)},
+                {
+                    "source": "check",
+                    "category": likeliest_kind(ranking),
+                    "danger": round(danger, 2),
+                },
                 add_to_output=True,
             )

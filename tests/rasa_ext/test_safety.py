@@ -102,3 +102,28 @@ def test_some_danger_asks_the_check_question_and_keeps_the_answer() -> None:
 def test_little_danger_asks_nothing() -> None:
     message = ranked("where is school", [("ask_school", 0.8), ("emergency", 0.2)])
     assert message.get(SAFETY) is None
+
+
+def judged(danger: float, ranking: list[tuple[str, float]]) -> Message:
+    """A message the DangerClassifier has judged, checked as config.yml does."""
+    message = Message(
+        data={
+            "text": "x",
+            "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+            "danger": danger,
+        }
+    )
+    (processed,) = SafetyCheck(danger_threshold=0.75, check_threshold=0.4).process([message])
+    return processed
+
+
+def test_the_danger_classifier_decides_when_the_pipeline_has_it() -> None:
+    # danger it is sure of, though no safety intent made the ranking: the card
+    sure = judged(0.9, [("ask_shelter", 0.7), ("ask_food", 0.3)])
+    assert sure.get("intent") == {"name": "emergency", "confidence": 0.9}
+    # the intents add up to danger, but the one question says unlikely: asked, not alarmed
+    doubtful = judged(0.5, [("ask_work", 0.4), ("report_exploitation", 0.35), ("emergency", 0.25)])
+    assert doubtful.get("intent")["name"] == "ask_work"
+    assert doubtful.get(SAFETY)["source"] == "check"
+    assert judged(0.1, [("ask_work", 0.6), ("report_abuse", 0.4)]).get(SAFETY) is None

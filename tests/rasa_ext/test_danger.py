@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from rasa_ext.danger import DANGER, DangerClassifier
+
+
+def example(text: str, intent: str | None, features: list[float]) -> Message:
+    """A message as the featurisers leave it: sentence features for its text."""
+    data = {"text": text, **({"intent": intent} if intent else {})}
+    message = Message(data=data)
+    matrix = scipy.sparse.coo_matrix(np.array([features]))
+    message.add_features(Features(matrix, "sentence", "text", "CountVectorsFeaturizer"))
+    return message
+
+
+TRAINING = TrainingData(
+    [example(f"danger {i}", intent, [1.0, 0.0, i % 2]) for i, intent in
+     enumerate(["report_abuse", "emergency", "report_exploitation", "feeling_distress"] * 3)]
+    + [example(f"ordinary {i}", intent, [0.0, 1.0, i % 2]) for i, intent in
+       enumerate(["ask_school", "greet", "ask_food", "ask_work", "thank", "help"] * 3)]
+)  # fmt: skip
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalModelStorage:
+    return LocalModelStorage(tmp_path)
+
+
+def test_danger_is_learnt_as_one_question_and_survives_persisting(
+    storage: LocalModelStorage,
+) -> None:
+    resource = Resource("danger")
+    context = ExecutionContext(GraphSchema({}), "test")
+    DangerClassifier.create({}, storage, resource, context).train(TRAINING)
+    loaded = DangerClassifier.load({}, storage, resource, context)
+    alarming, harmless = example("x", None, [1.0, 0.0, 1.0]), example("y", None, [0.0, 1.0, 0.0])
+    loaded.process([alarming, harmless])
+    assert alarming.get(DANGER) > 0.75 > 0.25 > harmless.get(DANGER)
+
+
+def test_without_both_sides_nothing_is_learnt_or_set(storage: LocalModelStorage) -> None:
+    only_ordinary = TrainingData([example("hi", "greet", [0.0, 1.0, 0.0])])
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = DangerClassifier.create({}, storage, Resource("danger"), context)
+    component.train(only_ordinary)
+    message = example("x", None, [1.0, 0.0, 0.0])
+    component.process([message])
+    assert message.get(DANGER) is None
+
+
+def test_a_long_message_is_judged_by_what_it_says_not_by_its_length(
+    storage: LocalModelStorage,
+) -> None:
+    resource = Resource("danger")
+    context = ExecutionContext(GraphSchema({}), "test")
+    DangerClassifier.create({}, storage, resource, context).train(TRAINING)
+    loaded = DangerClassifier.load({}, storage, resource, context)
+    short, pasted = example("x", None, [0.2, 1.0, 0.0]), example("y", None, [40.0, 200.0, 0.0])
+    loaded.process([short, pasted])
+    assert pasted.get(DANGER) == pytest.approx(short.get(DANGER))
