@@ -32,18 +32,25 @@ TRAINING = TrainingData(
 )  # fmt: skip
 
 
+CONTEXT = ExecutionContext(GraphSchema({}), "test")
+
+
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalModelStorage:
     return LocalModelStorage(tmp_path)
 
 
-def test_danger_is_learnt_as_one_question_and_survives_persisting(
-    storage: LocalModelStorage,
-) -> None:
+@pytest.fixture
+def loaded(storage: LocalModelStorage) -> DangerClassifier:
+    """Trained on TRAINING, persisted, and loaded again as Rasa would."""
     resource = Resource("danger")
-    context = ExecutionContext(GraphSchema({}), "test")
-    DangerClassifier.create({}, storage, resource, context).train(TRAINING)
-    loaded = DangerClassifier.load({}, storage, resource, context)
+    DangerClassifier.create({}, storage, resource, CONTEXT).train(TRAINING)
+    return DangerClassifier.load({}, storage, resource, CONTEXT)
+
+
+def test_danger_is_learnt_as_one_question_and_survives_persisting(
+    loaded: DangerClassifier,
+) -> None:
     alarming, harmless = example("x", None, [1.0, 0.0, 1.0]), example("y", None, [0.0, 1.0, 0.0])
     loaded.process([alarming, harmless])
     assert alarming.get(DANGER) > 0.75 > 0.25 > harmless.get(DANGER)
@@ -51,8 +58,7 @@ def test_danger_is_learnt_as_one_question_and_survives_persisting(
 
 def test_without_both_sides_nothing_is_learnt_or_set(storage: LocalModelStorage) -> None:
     only_ordinary = TrainingData([example("hi", "greet", [0.0, 1.0, 0.0])])
-    context = ExecutionContext(GraphSchema({}), "test")
-    component = DangerClassifier.create({}, storage, Resource("danger"), context)
+    component = DangerClassifier.create({}, storage, Resource("danger"), CONTEXT)
     component.train(only_ordinary)
     message = example("x", None, [1.0, 0.0, 0.0])
     component.process([message])
@@ -60,12 +66,8 @@ def test_without_both_sides_nothing_is_learnt_or_set(storage: LocalModelStorage)
 
 
 def test_a_long_message_is_judged_by_what_it_says_not_by_its_length(
-    storage: LocalModelStorage,
+    loaded: DangerClassifier,
 ) -> None:
-    resource = Resource("danger")
-    context = ExecutionContext(GraphSchema({}), "test")
-    DangerClassifier.create({}, storage, resource, context).train(TRAINING)
-    loaded = DangerClassifier.load({}, storage, resource, context)
     short, pasted = example("x", None, [0.2, 1.0, 0.0]), example("y", None, [40.0, 200.0, 0.0])
     loaded.process([short, pasted])
     assert pasted.get(DANGER) == pytest.approx(short.get(DANGER))
