@@ -11,17 +11,17 @@ decides whether a message is about danger from two signals:
   which learnt that question alone, or else the four intents' probabilities
   added up. When it passes ``danger_threshold``, the message is danger, with
   the likeliest safety intent as its kind, even if no single intent won (the
-  fallback would otherwise have hidden it). When a
-  safety intent won the ranking but danger as a whole is less likely than not,
-  the next likeliest ordinary intent answers instead, if it reaches
+  fallback would otherwise have hidden it). When a safety intent won the
+  ranking but danger stays below the threshold, the next likeliest ordinary
+  intent answers instead, if it reaches
   ``fallback_threshold`` (the FallbackClassifier's threshold). Otherwise an
   emergency, abuse or exploitation guess becomes the fallback (the child is
   asked to say more, and reaches a person after a second miss), while a
   distress guess stays: "I am not ok" deserves support, not "I did not
   understand".
-* **A check question** for what is neither: when danger as a whole is at least
-  ``check_threshold`` but no lexicon phrase matched and it is less likely than
-  not, the message keeps its ordinary answer and the parse data asks for the
+* **A check question** for what is neither: when danger is at least
+  ``check_threshold`` but below ``danger_threshold`` and no lexicon phrase
+  matched, the message keeps its ordinary answer and the parse data asks for the
   check ("are you safe right now?", actions/safety.py), so a child whose
   danger the classifier only half recognised still gets a way to say so.
 
