@@ -18,6 +18,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.safety import CHECKED_SLOT
+
 NOTICE_PAYLOAD = {"privacy_notice": True}
 
 
@@ -27,7 +29,7 @@ def first_contact(events: Iterable[Mapping[str, Any]]) -> bool:
 
 
 # asked once a session: a new session may ask "are you safe right now?" again
-NOT_CARRIED = frozenset({"safety_checked"})
+NOT_CARRIED = frozenset({CHECKED_SLOT})
 
 
 def carried_slots(slots: Mapping[str, Any]) -> list[EventType]:
