@@ -12,15 +12,16 @@ decides whether a message is about danger from two signals:
   added up. When it passes ``danger_threshold``, the message is danger, with
   the likeliest safety intent as its kind, even if no single intent won (the
   fallback would otherwise have hidden it). When a safety intent won the
-  ranking but danger stays below the threshold, the next likeliest ordinary
-  intent answers instead, if it reaches
+  ranking, ``agreement_threshold`` is enough: both classifiers say danger.
+  When a safety intent won the ranking but danger stays below that, the next
+  likeliest ordinary intent answers instead, if it reaches
   ``fallback_threshold`` (the FallbackClassifier's threshold). Otherwise an
   emergency, abuse or exploitation guess becomes the fallback (the child is
   asked to say more, and reaches a person after a second miss), while a
   distress guess stays: "I am not ok" deserves support, not "I did not
   understand".
 * **A check question** for what is neither: when danger is at least
-  ``check_threshold`` but below ``danger_threshold`` and no lexicon phrase
+  ``check_threshold`` but not danger by the rules above and no lexicon phrase
   matched, the message keeps its ordinary answer and the parse data asks for the
   check ("are you safe right now?", actions/safety.py), so a child whose
   danger the classifier only half recognised still gets a way to say so.
@@ -67,15 +68,22 @@ class SafetyCheck(DataComponent):
         danger_threshold: float = 0.5,
         fallback_threshold: float = 0.3,
         check_threshold: float = 0.25,
+        agreement_threshold: float = 0.5,
     ) -> None:
         self._lexicon = lexicon
         self.danger_threshold = danger_threshold
         self.fallback_threshold = fallback_threshold
         self.check_threshold = check_threshold
+        self.agreement_threshold = agreement_threshold
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"danger_threshold": 0.5, "fallback_threshold": 0.3, "check_threshold": 0.25}
+        return {
+            "danger_threshold": 0.5,
+            "fallback_threshold": 0.3,
+            "check_threshold": 0.25,
+            "agreement_threshold": 0.5,
+        }
 
     @property
     def lexicon(self) -> Lexicon:
@@ -101,7 +109,12 @@ class SafetyCheck(DataComponent):
                 for r in ranking
                 if r.get(INTENT_NAME_KEY) in CATEGORIES
             )
-        likely = danger >= self.danger_threshold
+        # danger, or a safety intent on top with danger more likely than not: the
+        # two classifiers agree (with the four intents added up instead of the
+        # danger model, this is the same rule at 0.5)
+        likely = danger >= self.danger_threshold or (
+            name in CATEGORIES and danger >= self.agreement_threshold
+        )
         if name in CATEGORIES and likely:
             message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)
             return

@@ -127,3 +127,12 @@ def test_the_danger_classifier_decides_when_the_pipeline_has_it() -> None:
     assert doubtful.get("intent")["name"] == "ask_work"
     assert doubtful.get(SAFETY)["source"] == "check"
     assert judged(0.1, [("ask_work", 0.6), ("report_abuse", 0.4)]).get(SAFETY) is None
+
+
+def test_a_safety_intent_on_top_needs_only_danger_more_likely_than_not() -> None:
+    agreed = judged(0.55, [("report_abuse", 0.5), ("ask_shelter", 0.3), ("emergency", 0.2)])
+    assert agreed.get(SAFETY) == {"source": "intent", "category": "report_abuse"}
+    # the same probability under an ordinary intent is only worth the question
+    assert judged(0.55, [("ask_shelter", 0.6), ("report_abuse", 0.4)]).get(SAFETY)["source"] == (
+        "check"
+    )
