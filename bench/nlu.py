@@ -11,13 +11,17 @@ detector, which adds no features) with Rasa's trainer on folds of
 2. the same folds for other featurisations and classifiers (``--variants``),
    side by side, so the pipeline's choice rests on a measurement;
 3. per language, 5-fold cross-validation of a model trained on that
-   language's examples alone.
+   language's examples alone;
+4. per language, a model trained on every other language with all of that
+   language's examples held out (``--unseen``): what a new language gets
+   before its own examples are written (shared scripts, loanwords, names).
 
 Variants: ``project`` (config.yml), ``word`` (no character n-grams),
 ``char<low><high>`` (another character n-gram range, e.g. ``char14``).
 
-Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language]``.
-A full run trains about 85 models (30-40 minutes on two cores).
+Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language] [--unseen]``.
+A full run trains about 85 models (30-40 minutes on two cores); ``--unseen``
+adds one model per language (about 15 minutes).
 """
 
 from __future__ import annotations
@@ -199,6 +203,19 @@ def per_language(examples: list[Example], config: dict[str, Any], k: int) -> dic
     return scores
 
 
+def unseen_language(examples: list[Example], config: dict[str, Any]) -> dict[str, float]:
+    """Macro-F1 per language of a model trained on every other language only."""
+    scores = {}
+    for language in sorted({e[0] for e in examples}):
+        train = [e for e in examples if e[0] != language]
+        test = [e for e in examples if e[0] == language]
+        with tempfile.TemporaryDirectory() as work:
+            predicted = train_and_predict(config, train, test, Path(work))
+        scores[language] = macro([(e[1], p) for e, p in zip(test, predicted, strict=True)])
+        print(f"  {language} unseen: {scores[language]:.3f}", file=sys.stderr)
+    return scores
+
+
 def print_cv(
     name: str, per_language: dict[str, list[tuple[str, str]]], counts: Counter[str]
 ) -> None:
@@ -228,6 +245,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--variants", default="project,word,char14")
     parser.add_argument("--no-per-language", action="store_true")
+    parser.add_argument("--unseen", action="store_true", help="leave-one-language-out models")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     import structlog  # Rasa logs every parse through structlog, on stdout
@@ -260,6 +278,13 @@ def main() -> int:
         print("lang   alone  all")
         for language, score in alone.items():
             print(f"{language:5} {score:6.3f}  {together.get(language, float('nan')):.3f}")
+    if args.unseen:
+        print("\n## Per language: its own examples held out entirely (trained on the others)")
+        unseen = unseen_language(examples, pipeline_variant("project"))
+        together = summary.get("project", {})
+        print("lang   unseen  all")
+        for language, score in unseen.items():
+            print(f"{language:5} {score:7.3f}  {together.get(language, float('nan')):.3f}")
     return 0
 
 
