@@ -18,6 +18,7 @@ Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -122,6 +123,12 @@ def main() -> int:
         print("LANTERN_MODEL must name a trained model (run `make bench-safety`)")
         return 2
     args = sys.argv[1:]
+    # Rasa logs every parse, text included, at debug level: the test sets are
+    # for measuring, so their texts stay out of the output unless --show asks
+    logging.disable(logging.WARNING)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     data = Path(args[args.index("--data") + 1]) if "--data" in args else DATA
     asyncio.run(run(model, show="--show" in args, data_path=data))
     return 0
