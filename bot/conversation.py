@@ -134,12 +134,19 @@ async def forward(
                 attempt += 1
                 logger.warning(
                     "rasa.unavailable",
-                    extra={"chat": chat_ref, "attempt": attempt, "reason": str(exc)},
+                    extra={
+                        "chat": await svc.pseudonyms.log_ref(chat_ref),
+                        "attempt": attempt,
+                        "reason": str(exc),
+                    },
                 )
                 language = fallback_language(svc, chat_ref, hint)
                 if loop.time() + delay > deadline:
                     await say(bot, svc, chat_id, "gateway.still_down", language)
-                    logger.error("rasa.gave_up", extra={"chat": chat_ref, "attempts": attempt})
+                    logger.error(
+                        "rasa.gave_up",
+                        extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "attempts": attempt},
+                    )
                     return
                 if not told:
                     await say(bot, svc, chat_id, "gateway.one_moment", language)
@@ -172,7 +179,11 @@ async def deliver(
             await svc.desk.open(chat_id, sender, handoff, language)
         elif reply.custom and not notice:
             logger.info(
-                "reply.custom_ignored", extra={"chat": chat_ref, "keys": sorted(reply.custom)}
+                "reply.custom_ignored",
+                extra={
+                    "chat": await svc.pseudonyms.log_ref(chat_ref),
+                    "keys": sorted(reply.custom),
+                },
             )
         if not reply.text:
             continue
@@ -187,4 +198,6 @@ async def deliver(
     if notice:
         await say_privacy_notice(bot, svc, chat_id, fallback_language(svc, chat_ref, None))
         sent += 1
-    logger.info("reply.sent", extra={"chat": chat_ref, "messages": sent})
+    logger.info(
+        "reply.sent", extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "messages": sent}
+    )

@@ -28,7 +28,7 @@ from bot.privacy import DELETABLE_SECONDS
 from bot.rasa_client import RasaClient, Reply
 from bot.services import SERVICES_KEY, App, Services
 from bot.settings import Settings
-from bot.store import MessageLog, UpdateInbox, make_engine
+from bot.store import LogSalts, MessageLog, UpdateInbox, make_engine
 from catalogue import default_catalogue, staff_catalogue
 from catalogue.content import default_content
 
@@ -117,12 +117,14 @@ async def _open_services(application: App) -> None:
     engine = make_engine(settings.database_url)
     inbox = UpdateInbox(engine)
     await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
+    salts = await asyncio.to_thread(LogSalts, engine)
     svc = Services(
         settings=settings,
         rasa=RasaClient(settings.rasa_url, settings.rasa_timeout, token=settings.rasa_token),
         inbox=inbox,
         messages=await asyncio.to_thread(MessageLog, engine),
-        pseudonyms=Pseudonyms(settings.pseudonym_key),
+        pseudonyms=Pseudonyms(settings.pseudonym_key, salts),
+        salts=salts,
         catalogue=default_catalogue(),
     )
     if settings.helpline_chat_id is not None:
@@ -177,15 +179,23 @@ def _remind_every(settings: Settings) -> float:
 
 async def _purge(svc: Services) -> None:
     """Forget done updates past the dedupe window, message IDs /hide can no longer use,
-    and the link to the child of cases closed longer than RETENTION_DAYS ago."""
+    the link to the child of cases closed longer than RETENTION_DAYS ago, and log
+    salts older than that (older log lines then lead to no one)."""
     removed = await asyncio.to_thread(svc.inbox.purge_done, DEDUPE_WINDOW_SECONDS)
     forgotten = await asyncio.to_thread(svc.messages.purge, DELETABLE_SECONDS)
+    retention = svc.settings.retention_days * 86400
+    salts = await asyncio.to_thread(svc.salts.purge, retention)
     anonymised = 0
     if svc.desk is not None:
-        anonymised = await svc.desk.expire(time.time() - svc.settings.retention_days * 86400)
+        anonymised = await svc.desk.expire(time.time() - retention)
     logger.info(
         "inbox.purged",
-        extra={"removed": removed, "message_ids": forgotten, "tickets_anonymised": anonymised},
+        extra={
+            "removed": removed,
+            "message_ids": forgotten,
+            "tickets_anonymised": anonymised,
+            "log_salts": salts,
+        },
     )
 
 

@@ -83,7 +83,10 @@ async def _forward(
         )
     except RasaReplyError as exc:
         chat_ref = svc.pseudonyms.ref(CHANNEL, chat.id)
-        logger.error("rasa.bad_reply", extra={"chat": chat_ref, "reason": str(exc)})
+        logger.error(
+            "rasa.bad_reply",
+            extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "reason": str(exc)},
+        )
         language = fallback_language(svc, chat_ref, _hint(update))
         await say(context.bot, svc, chat.id, "gateway.error", language)
 

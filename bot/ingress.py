@@ -141,7 +141,7 @@ class Ingress:
             raise
         except Exception:
             # The inbox is unreachable: the updates stay unfinished for the sweep.
-            logger.exception("update.drain_failed", extra={"chat": chat_ref})
+            logger.exception("update.drain_failed", extra={"chat": await self._log_ref(chat_ref)})
         finally:
             self._draining.pop(key, None)
 
@@ -178,7 +178,12 @@ class Ingress:
                 kept = False
             if not kept:
                 # Expired while the inbox was out of reach: another replica may take the chat.
-                logger.warning("update.lease_not_renewed", extra={"chat": key})
+                logger.warning(
+                    "update.lease_not_renewed", extra={"chat": await self._log_ref(key or None)}
+                )
+
+    async def _log_ref(self, chat_ref: str | None) -> str | None:
+        return await self.pseudonyms.log_ref(chat_ref) if chat_ref else None
 
     def _parse(self, data: dict[str, Any]) -> Update | None:
         try:

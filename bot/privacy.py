@@ -68,7 +68,9 @@ async def on_hide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = message.chat_id
     chat_ref = svc.pseudonyms.ref(CHANNEL, chat_id)
     deleted = await _delete_from_phone(context.bot, svc, chat_id, chat_ref)
-    logger.info("hide.done", extra={"chat": chat_ref, "deleted": deleted})
+    logger.info(
+        "hide.done", extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "deleted": deleted}
+    )
     language = fallback_language(svc, chat_ref, None)
     try:
         mark = await context.bot.send_message(
@@ -85,7 +87,10 @@ async def _delete_from_phone(bot: Bot, svc: Services, chat_id: int, chat_ref: st
     ids = await asyncio.to_thread(svc.messages.recent, chat_ref, DELETABLE_SECONDS)
     deleted = await delete_messages(bot, chat_id, ids, DELETE_ATTEMPTS)
     if deleted < len(ids):
-        logger.warning("hide.partly_failed", extra={"chat": chat_ref, "left": len(ids) - deleted})
+        logger.warning(
+            "hide.partly_failed",
+            extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "left": len(ids) - deleted},
+        )
     await asyncio.to_thread(svc.messages.forget, chat_ref)
     return deleted
 
@@ -137,7 +142,10 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         # child can simply ask again.
         records = await svc.rasa.forget(sender)
     except (RasaUnavailable, RasaReplyError) as exc:
-        logger.warning("forget.rasa_failed", extra={"chat": chat_ref, "reason": str(exc)})
+        logger.warning(
+            "forget.rasa_failed",
+            extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "reason": str(exc)},
+        )
         with contextlib.suppress(TelegramError):
             await send_text(
                 context.bot, chat_id, svc.catalogue.text("gateway.forget_failed", language)
@@ -147,10 +155,14 @@ async def on_forget_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     deleted = await _delete_from_phone(context.bot, svc, chat_id, chat_ref)
     updates = await asyncio.to_thread(svc.inbox.forget, chat_ref, update.update_id)
     svc.languages.pop(chat_ref, None)
+    log_ref = await svc.pseudonyms.log_ref(chat_ref)
+    # last: without the salt, no log line, this one included, leads back to the child
+    await asyncio.to_thread(svc.salts.forget, chat_ref)
+    svc.pseudonyms.drop(chat_ref)
     logger.info(
         "forget.done",
         extra={
-            "chat": chat_ref,
+            "chat": log_ref,
             "rasa_records": records,
             "cases": cases,
             "phone_messages": deleted,

@@ -12,7 +12,7 @@ from bot.helpline.desk import Desk
 from bot.logs import Pseudonyms
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from bot.store import MessageLog, UpdateInbox
+from bot.store import LogSalts, MessageLog, UpdateInbox
 from catalogue import Catalogue
 
 SERVICES_KEY = "services"
@@ -45,6 +45,7 @@ class Services:
     inbox: UpdateInbox
     messages: MessageLog  # message IDs in children's chats, for /hide
     pseudonyms: Pseudonyms
+    salts: LogSalts  # behind the pseudonyms' log references; /forget deletes the chat's
     catalogue: Catalogue
     languages: RecentLanguages = field(default_factory=RecentLanguages)
     # the helpline desk, when HELPLINE_CHAT_ID names a staff group

@@ -14,6 +14,7 @@ expires unless renewed, so a replica that dies hands its chats on.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.expression import Delete
 
 metadata = MetaData()
 
@@ -284,12 +286,58 @@ class MessageLog:
         return [int(r.message_id) for r in rows]
 
     def forget(self, chat_ref: str) -> int:
-        with self.engine.begin() as conn:
-            result = conn.execute(delete(messages).where(messages.c.chat_ref == chat_ref))
-        return int(result.rowcount or 0)
+        return _deleted(self.engine, delete(messages).where(messages.c.chat_ref == chat_ref))
 
     def purge(self, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds
+        return _deleted(self.engine, delete(messages).where(messages.c.at < cutoff))
+
+
+log_salts = Table(
+    "gateway_log_salts",
+    metadata,
+    # a random salt per chat: logs name the chat by a hash of it (bot.logs),
+    # so deleting the row cuts every log line off from the child
+    Column("chat_ref", String(32), primary_key=True),
+    Column("salt", String(32), nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
+)
+
+
+class LogSalts:
+    """The random salt behind each chat's log reference. Blocking: call via a thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_tables(metadata, engine)
+
+    def salt(self, chat_ref: str) -> str:
+        """The chat's salt, made on first use; replicas making it at once agree on one."""
+        find = select(log_salts.c.salt).where(log_salts.c.chat_ref == chat_ref)
+        with self.engine.connect() as conn:
+            found = conn.execute(find).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        made = (
+            dialect.insert(log_salts)
+            .values(chat_ref=chat_ref, salt=secrets.token_hex(16), created_at=time.time())
+            .on_conflict_do_nothing(index_elements=[log_salts.c.chat_ref])
+        )
         with self.engine.begin() as conn:
-            result = conn.execute(delete(messages).where(messages.c.at < cutoff))
-        return int(result.rowcount or 0)
+            conn.execute(made)
+            return str(conn.execute(find).scalar_one())
+
+    def forget(self, chat_ref: str) -> int:
+        return _deleted(self.engine, delete(log_salts).where(log_salts.c.chat_ref == chat_ref))
+
+    def purge(self, older_than_seconds: float) -> int:
+        """Drop old salts: a chat's log lines stay linkable for the retention period at most."""
+        cutoff = time.time() - older_than_seconds
+        return _deleted(self.engine, delete(log_salts).where(log_salts.c.created_at < cutoff))
+
+
+def _deleted(engine: Engine, statement: Delete) -> int:
+    """Run a DELETE; how many rows it removed."""
+    with engine.begin() as conn:
+        return int(conn.execute(statement).rowcount or 0)

@@ -199,7 +199,11 @@ class Desk:
         chat_ref = self.pseudonyms.ref(CHANNEL, chat_id)
         logger.info(
             "handoff.opened" if new else "handoff.already_open",
-            extra={"chat": chat_ref, "case": ticket.case_id, "risk": ticket.risk},
+            extra={
+                "chat": await self.pseudonyms.log_ref(chat_ref),
+                "case": ticket.case_id,
+                "risk": ticket.risk,
+            },
         )
         hours = self.settings.hours_for(ticket.country)
         now = dt.datetime.now(dt.timezone.utc)
@@ -630,8 +634,9 @@ class Desk:
                 chat_id, [Reply(self.child(key, language), (), language, protect=True)]
             )
         except Forbidden:
+            chat_ref = self.pseudonyms.ref(CHANNEL, chat_id)
             logger.warning(
-                "relay.child_blocked", extra={"chat": self.pseudonyms.ref(CHANNEL, chat_id)}
+                "relay.child_blocked", extra={"chat": await self.pseudonyms.log_ref(chat_ref)}
             )
 
 

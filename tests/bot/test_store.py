@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.store import MessageLog, UpdateInbox, updates
+from bot.store import LogSalts, MessageLog, UpdateInbox, log_salts, updates
 
 
 @pytest.fixture
@@ -85,3 +85,32 @@ def test_forget_erases_a_chats_handled_updates_but_not_later_pending_ones(
     inbox.mark_done(3)  # the dispatcher marks the /forget done afterwards: nothing comes back
     assert inbox.state(3) is None and inbox.state(1) is None
     assert inbox.state(5) == "done"
+
+
+def test_a_chats_log_salt_is_random_stable_and_erasable(engine: Engine) -> None:
+    salts = LogSalts(engine)
+    first = salts.salt("child")
+    assert first == salts.salt("child") != salts.salt("other")
+    assert len(first) == 32
+    assert salts.forget("child") == 1
+    assert salts.salt("child") != first  # after /forget the child starts unlinked
+
+
+def test_replicas_making_a_salt_together_agree_on_one(engine: Engine) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    replicas = [LogSalts(engine) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        made = set(pool.map(lambda r: r.salt("child"), replicas))
+    assert len(made) == 1
+
+
+def test_old_log_salts_are_purged(engine: Engine) -> None:
+    salts = LogSalts(engine)
+    salts.salt("old")
+    with engine.begin() as conn:
+        conn.execute(log_salts.update().values(created_at=0.0))
+    salts.salt("new")
+    assert salts.purge(3600) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(log_salts.c.chat_ref)).scalars().all() == ["new"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def rows_mentioning(url: str, needles: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+def logged_chats(gateway: Gateway, skip: int = 0) -> set[str]:
+    """The chat references the gateway's log lines carry, after the first ``skip`` lines."""
+    lines = gateway.logs().splitlines()[skip:]
+    entries = (json.loads(line) for line in lines if line.startswith("{"))
+    return {str(entry["chat"]) for entry in entries if entry.get("chat")}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_forget_erases_the_child_from_every_store(
     backend: str,
@@ -90,7 +98,7 @@ async def test_forget_erases_the_child_from_every_store(
     else:
         stack = request.getfixturevalue("rasa_stack_postgres")
         gateway_db = stack.tracker_db  # the same schema: one scan sees both
-    gateway_factory(telegram.url, stack.url, DATABASE_URL=gateway_db).start()
+    gateway = gateway_factory(telegram.url, stack.url, DATABASE_URL=gateway_db).start()
     telegram.members.add(901)
     sender = PSEUDONYMS.sender("telegram", CHILD)
     needles = [str(CHILD), sender, sender[:12], "zebra-4711"]
@@ -102,7 +110,14 @@ async def test_forget_erases_the_child_from_every_store(
     await telegram.push(tg.text(CHILD, SECRET))
     await telegram.wait_for(lambda: bool(telegram.called("copyMessage")))
     stored = rows_mentioning(stack.tracker_db, needles) + rows_mentioning(gateway_db, needles)
-    assert {table for table, _ in stored} >= {"events", "helpline_tickets", "gateway_messages"}
+    assert {table for table, _ in stored} >= {
+        "events",
+        "helpline_tickets",
+        "gateway_messages",
+        "gateway_log_salts",
+    }
+    before_forget = logged_chats(gateway)
+    assert before_forget and not before_forget & {sender, sender[:12]}
 
     before = len(telegram.sent(CHILD, notices=True))
     await telegram.push(tg.text(CHILD, "/forget"))
@@ -131,8 +146,13 @@ async def test_forget_erases_the_child_from_every_store(
     engine.dispose()
 
     # the child can start again: a new conversation, with the privacy notice again
+    seen = len(gateway.logs().splitlines())
     await telegram.push(tg.text(CHILD, "hello"))
     await telegram.wait_last(CHILD, CAT.text("gateway.privacy_notice", "en", {"days": 30}))
+    # and the logs name the new conversation so that nothing ties it to the old one
+    await asyncio.sleep(0.5)
+    after_forget = logged_chats(gateway, skip=seen)
+    assert after_forget and after_forget.isdisjoint(before_forget)
 
 
 async def test_keep_erases_nothing_and_privacy_repeats_the_notice(
