@@ -8,7 +8,9 @@ order, with at most ``GAP`` other words between them, after normalisation
 ``*`` matches any word it starts (``passport*``: passports); in a phrase of two
 or more words, a word of six or more letters also matches with one typo (never
 in its first letter: "eaten" is not "beaten"); a word ending in ``=`` is matched
-exactly, for words one letter away from an ordinary one. The file's ``language`` is only for
+exactly, for words one letter away from an ordinary one; a word starting with
+``!`` must not come right after the words before it ("kick* me !out": kicked
+me, not kicked me out). The file's ``language`` is only for
 reviewers: every message is checked against every language, because children
 mix languages and write in transliteration.
 """
@@ -116,6 +118,10 @@ def _match_from(
 ) -> bool:
     if not pattern:
         return True
+    if pattern[0].startswith("!"):  # not this word next
+        if start < len(words) and _word_matches(pattern[0][1:], words[start], fuzzy=False):
+            return False
+        return _match_from(pattern[1:], words, start, limit, fuzzy=fuzzy)
     end = len(words) if limit is None else min(len(words), limit)
     for k in range(start, end):
         if _word_matches(pattern[0], words[k], fuzzy) and _match_from(
@@ -183,7 +189,7 @@ class Lexicon:
                     raise SafetyError(f"{path}: unknown category {category!r}")
                 for text in texts or []:
                     words = tuple(pattern_words(str(text)))
-                    if not words:
+                    if not words or words[0].startswith("!"):
                         raise SafetyError(f"{path}: empty phrase in {category}")
                     phrases.append(Phrase(category, language, str(text), words))
         return cls(phrases)
@@ -203,15 +209,20 @@ class Lexicon:
 
 
 def pattern_words(text: str) -> list[str]:
-    """A phrase's words, normalised like messages, keeping a trailing ``*`` or ``=``."""
+    """A phrase's words, normalised like messages, keeping a leading ``!`` and a trailing
+    ``*`` or ``=``."""
     words = []
     for raw in text.split():
+        negated = "!" if raw.startswith("!") else ""
         mark = raw[-1] if raw[-1:] in ("*", "=") else ""
-        folded = normalise(raw.rstrip("*="))
+        folded = normalise(raw.lstrip("!").rstrip("*="))
         if not folded:
             continue
-        words.extend(folded[:-1])
-        words.append(folded[-1] + mark)
+        words.append(negated + folded[0])
+        words.extend(folded[1:-1])
+        if len(folded) > 1:
+            words.append(folded[-1])
+        words[-1] += mark
     return words
 
 

@@ -49,6 +49,10 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
         ("dixwazim bimirim=", "dixwazim li vir biminim", False),  # = : exactly this word
         ("dixwazim bimirim=", "ez dixwazim bimirim", True),
         ("যৌন", "বাংলায় লিখুন", False),
+        ("kick* me !out", "he kicks me every day", True),  # ! : not this word next
+        ("kick* me !out", "they kicked me out of the camp", False),
+        ("kick* me !out", "they kicked me out and then kicked me", True),
+        ("kick* me !out", "kicked me", True),
     ],
 )
 def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
@@ -71,6 +75,11 @@ def test_every_language_file_names_every_category() -> None:
 def test_malformed_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "xx.yml").write_text("language: xx\nphrases:\n  danger: [a]\n", encoding="utf-8")
     with pytest.raises(SafetyError):
+        Lexicon.load(tmp_path)
+    (tmp_path / "xx.yml").write_text(
+        "language: xx\nphrases:\n  emergency: ['!out me']\n", encoding="utf-8"
+    )
+    with pytest.raises(SafetyError):  # a phrase cannot start with what must not be there
         Lexicon.load(tmp_path)
 
 
