@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+import numpy as np
 import pytest
+import rasa.core.processor
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
@@ -15,6 +25,7 @@ from rasa_ext import speedups
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
+ORIGINAL_LOAD = vars(LogisticRegressionClassifier)["load"]
 
 
 @pytest.fixture
@@ -23,6 +34,8 @@ def installed() -> Iterator[None]:
     yield
     RemoteAction._validate_action_result = ORIGINAL_VALIDATE
     Event.resolve_by_type = ORIGINAL_RESOLVE
+    LogisticRegressionClassifier.load = ORIGINAL_LOAD
+    rasa.core.processor.DaskGraphRunner = DaskGraphRunner
 
 
 GOOD: list[dict[str, Any]] = [
@@ -66,3 +79,78 @@ def test_every_event_type_resolves_to_rasas_class(installed: None) -> None:
     assert Event.resolve_by_type("topic") is None  # Rasa's legacy name, still ignored
     with pytest.raises(ValueError, match="Unknown event name"):
         Event.resolve_by_type("nonsense")
+
+
+def test_intent_probabilities_stay_the_same_without_the_copy() -> None:
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    features = sparse_random(60, 500, density=0.05, format="csr", random_state=0)
+    model = LogisticRegression(max_iter=200).fit(features, rng.integers(0, 5, 60))
+    before = model.predict_proba(features[:7])
+    assert not model.coef_.T.flags.c_contiguous  # what made scipy copy it
+
+    speedups.column_major(model)
+
+    assert model.coef_.T.flags.c_contiguous
+    np.testing.assert_array_equal(model.predict_proba(features[:7]), before)
+
+
+def test_the_intent_classifier_loads_column_major(installed: None) -> None:
+    assert LogisticRegressionClassifier.load.__func__ is speedups._load_classifier
+
+
+class Add(GraphComponent):
+    """A toy node: adds what its parents give it and counts its runs."""
+
+    runs: ClassVar[list[str]] = []
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> Add:
+        return cls(str(execution_context.node_name))
+
+    def add(self, **numbers: int) -> int:
+        Add.runs.append(self.name)
+        return sum(numbers.values())
+
+
+def node(**needs: str) -> SchemaNode:
+    return SchemaNode(needs=needs, uses=Add, constructor_name="create", fn="add", config={})
+
+
+def test_the_graph_runs_as_dask_runs_it(tmp_path: Path) -> None:
+    # a diamond (top needs left and right, both need base) beside an unused node
+    schema = GraphSchema(
+        {
+            "base": node(a="x", b="y"),
+            "left": node(a="base"),
+            "right": node(a="base", b="y"),
+            "top": node(a="left", b="right"),
+            "unused": node(a="x"),
+        }
+    )
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(schema, "model")
+    answers = []
+    for runner_class in (DaskGraphRunner, speedups.SequentialGraphRunner):
+        Add.runs.clear()
+        runner = runner_class(schema, storage, context)
+        answers.append(runner.run({"x": 1, "y": 10}, ["top", "left"]))
+        assert sorted(Add.runs) == ["base", "left", "right", "top"]  # each once
+    assert answers[0] == answers[1] == {"top": 32, "left": 11}
+    with pytest.raises(GraphRunError, match="clashes"):
+        speedups.SequentialGraphRunner(schema, storage, context).run({"x": "base"})
+
+
+def test_models_load_with_the_sequential_runner(installed: None) -> None:
+    assert rasa.core.processor.DaskGraphRunner is speedups.SequentialGraphRunner
