@@ -2,7 +2,8 @@
 
 Rasa 3.6 can save and read trackers but not delete them. These functions reach
 through Rasa's wrappers (the fail-safe and awaitable stores) to the store that
-holds the events and delete there: rows in SQL, keys in Redis, entries in memory.
+holds the events and delete there: rows in SQL (and the trackers a caching SQL
+store keeps in memory), keys in Redis, entries in memory.
 """
 
 from __future__ import annotations
@@ -46,12 +47,22 @@ def _erase_one(store: Any, sender: str) -> int:
                 .delete(synchronize_session=False)
             )
             session.commit()
+        _forget_cached(store, sender)
         return int(deleted)
     if isinstance(store, RedisTrackerStore):
         return int(store.red.delete(store.key_prefix + sender))
     if isinstance(store, InMemoryTrackerStore):
         return 0 if store.store.pop(sender, None) is None else 1
     raise ErasureUnsupported(type(store).__name__)
+
+
+def _forget_cached(store: Any, sender: str | None) -> None:
+    """Drop what a caching store keeps in memory and in its write-ahead log
+    (rasa_ext/tracker_store.py)."""
+    for name, args in (("forget_cached", (sender,)), ("compact", ())):
+        method = getattr(store, name, None)
+        if method is not None:
+            method(*args)
 
 
 def _purge_one(store: Any, cutoff: float) -> int:
@@ -65,6 +76,8 @@ def _purge_one(store: Any, cutoff: float) -> int:
                 .delete(synchronize_session=False)
             )
             session.commit()
+        if deleted:
+            _forget_cached(store, None)  # whose, the query does not say
         return int(deleted)
     if isinstance(store, RedisTrackerStore):
         # One key per conversation: it goes whole once its last event is old.

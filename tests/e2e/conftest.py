@@ -65,7 +65,8 @@ def write_endpoints(directory: Path, action_port: int) -> Path:
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
         "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {directory}/rasa.db\n"
+        "tracker_store:\n  type: rasa_ext.tracker_store.CachedSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {directory}/rasa.db\n"
     )
     return path
 

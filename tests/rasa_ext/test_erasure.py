@@ -22,6 +22,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext.erasure import ErasureUnsupported, backing_stores, erase_conversation, purge_before
+from rasa_ext.tracker_store import CachedSQLTrackerStore
 
 OLD, RECENT = 1_000.0, time.time()  # OLD is 1970: no real conversation is that old
 
@@ -37,15 +38,18 @@ def conversation(sender: str, at: float) -> DialogueStateTracker:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "redis", "memory"])
+@pytest.fixture(
+    params=["sqlite", "postgresql", "cached-sqlite", "cached-postgresql", "redis", "memory"]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TrackerStore]:
     """Each tracker store the project configures, wrapped as Rasa's agent wraps it."""
     domain = Domain.empty()
     inner: Any
-    if request.param == "sqlite":
-        inner = SQLTrackerStore(domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
-    elif request.param == "postgresql":
-        inner = SQLTrackerStore(
+    sql = CachedSQLTrackerStore if request.param.startswith("cached-") else SQLTrackerStore
+    if request.param.endswith("sqlite"):
+        inner = sql(domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    elif request.param.endswith("postgresql"):
+        inner = sql(
             domain, dialect="postgresql", host="127.0.0.1", port=5432, db="test",
             username="postgres",
         )  # fmt: skip
@@ -75,6 +79,9 @@ async def test_one_conversation_is_erased_and_the_others_stay(store: TrackerStor
     assert kept is not None and kept.latest_message is not None
     assert kept.latest_message.text == "someone keeps my passport"
     assert await erase_conversation(store, child) == 0  # twice is harmless
+    for inner in backing_stores(store):
+        if isinstance(inner, CachedSQLTrackerStore):
+            assert child not in inner.cached() and other in inner.cached()
 
 
 async def test_retention_deletes_old_conversations_only(store: TrackerStore) -> None:

@@ -1,0 +1,158 @@
+"""Rasa's SQL tracker store, without rebuilding the conversation from its rows every turn.
+
+Rasa's ``SQLTrackerStore`` loads every event of the session on each message,
+parses each and replays them into a new tracker, and counts the stored events
+again before each save to know which are new. Both grow with the conversation:
+a third of a turn's CPU in the Rasa server (bench/load.py).
+
+This store remembers the trackers it saved (the most recent ``cache_size``
+conversations) and hands the same tracker back while the database shows that
+nothing changed: one indexed query for the number and the highest id of the
+conversation's rows. In every other case (another Rasa server wrote or
+deleted, a new session began, a turn failed before saving, the entry was
+evicted) it loads from the database as Rasa does. Erasure and retention
+(rasa_ext/erasure.py) drop what it remembers along with the rows.
+
+On SQLite (the embedded profile) it also keeps a few connections open and
+writes ahead (WAL, synchronous=NORMAL, as the gateway's own database): Rasa's
+default opened a connection per query and waited for the disk on every
+commit, with the event loop blocked. Deleted rows are overwritten with zeros
+(secure_delete) and ``compact()`` empties the write-ahead log after an
+erasure, so an erased conversation stays in no page of either file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
+
+DEFAULT_CACHE_SIZE = 10_000
+
+
+def sqlite_engine(url: Any) -> Any:
+    """An engine for a SQLite file: pooled connections, write-ahead log, secure delete."""
+    engine = sa.create_engine(
+        url,
+        # any thread: erasure and retention run in worker threads
+        connect_args={"check_same_thread": False},
+        poolclass=QueuePool,
+        pool_size=2,
+        max_overflow=4,
+    )
+
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+@dataclass
+class _Entry:
+    tracker: DialogueStateTracker
+    events: int  # len(tracker.events) when saved: more means changed and not saved
+    rows: int  # the conversation's rows in the table then (all sessions)
+    last_id: int  # and the highest of their ids
+
+
+class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
+    """``SQLTrackerStore`` that keeps saved trackers while the database agrees."""
+
+    engine: Any  # SQLTrackerStore's, untyped there
+
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, ""):
+            self.engine.dispose()
+            self.engine = sqlite_engine(self.engine.url)
+            self.sessionmaker = sessionmaker(bind=self.engine)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        # erasure runs in worker threads (asyncio.to_thread), turns in the event loop
+        self._cache_lock = threading.Lock()
+
+    def _rows(self, session: Any, sender_id: str) -> tuple[int, int]:
+        """How many rows the conversation has, and the highest id among them."""
+        count, last = (
+            session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id))
+            .filter(self.SQLEvent.sender_id == sender_id)
+            .one()
+        )
+        return int(count), int(last or 0)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The remembered tracker if the database has not changed since; else Rasa's."""
+        with self._cache_lock:
+            entry = self._cache.get(sender_id)
+        if entry is not None and len(entry.tracker.events) == entry.events:
+            with self.session_scope() as session:
+                unchanged = self._rows(session, sender_id) == (entry.rows, entry.last_id)
+            with self._cache_lock:
+                if unchanged and self._cache.get(sender_id) is entry:
+                    self._cache.move_to_end(sender_id)
+                    return entry.tracker
+        self.forget_cached(sender_id)
+        tracker: DialogueStateTracker | None = await super().retrieve(sender_id)
+        return tracker
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
+        """The events after those saved last time, without counting the stored rows."""
+        with self._cache_lock:
+            entry = self._cache.get(tracker.sender_id)
+        if entry is not None and entry.tracker is tracker:
+            return itertools.islice(tracker.events, entry.events, None)
+        events: Iterator[Any] = super()._additional_events(session, tracker)
+        return events
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Save as Rasa does, then remember the tracker with the rows it now has."""
+        await super().save(tracker)
+        # A tracker that started a new session still holds the session before it,
+        # which Rasa's retrieve would leave out: load that one from the database.
+        starts = [i for i, e in enumerate(tracker.events) if isinstance(e, SessionStarted)]
+        if starts and starts[-1] > 1:
+            self.forget_cached(tracker.sender_id)
+            return
+        with self.session_scope() as session:
+            rows, last_id = self._rows(session, tracker.sender_id)
+        entry = _Entry(tracker, len(tracker.events), rows, last_id)
+        with self._cache_lock:
+            self._cache[tracker.sender_id] = entry
+            self._cache.move_to_end(tracker.sender_id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def forget_cached(self, sender_id: str | None = None) -> None:
+        """Drop the remembered tracker of ``sender_id``, or of everyone."""
+        with self._cache_lock:
+            if sender_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(sender_id, None)
+
+    def compact(self) -> None:
+        """After an erasure: copy the write-ahead log into the database and empty it."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def cached(self) -> list[str]:
+        """The conversations remembered now (for tests and erasure checks)."""
+        with self._cache_lock:
+            return list(self._cache)

@@ -1,0 +1,158 @@
+"""The caching SQL tracker store answers exactly as Rasa's SQLTrackerStore does."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_ext.erasure import erase_conversation
+from rasa_ext.tracker_store import CachedSQLTrackerStore
+
+DOMAIN = Domain.from_dict({"slots": {"language": {"type": "any", "mappings": []}}})
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "rasa.db")
+
+
+def stores(db: str, cache_size: int = 100) -> tuple[CachedSQLTrackerStore, SQLTrackerStore]:
+    """The caching store and Rasa's own, on one database (two Rasa servers)."""
+    cached = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=db, cache_size=cache_size)
+    return cached, SQLTrackerStore(DOMAIN, dialect="sqlite", db=db)
+
+
+def turn(text: str, at: float) -> list[Event]:
+    return [
+        UserUttered(text, timestamp=at),
+        SlotSet("language", "en", timestamp=at),
+        BotUttered("an answer", timestamp=at + 0.1),
+        ActionExecuted("action_listen", timestamp=at + 0.2),
+    ]
+
+
+def new_conversation(sender: str) -> DialogueStateTracker:
+    at = time.time()
+    return DialogueStateTracker.from_events(
+        sender,
+        [
+            ActionExecuted("action_session_start", timestamp=at),
+            SessionStarted(timestamp=at),
+            ActionExecuted("action_listen", timestamp=at),
+            *turn("hi", at + 1),
+        ],
+        DOMAIN.slots,
+    )
+
+
+def events(tracker: DialogueStateTracker | None) -> list[dict]:
+    assert tracker is not None
+    return [e.as_dict() for e in tracker.events]
+
+
+async def test_a_saved_conversation_comes_back_as_rasa_loads_it(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    await cached.save(tracker)
+    for k in range(3):  # turns as the processor runs them: retrieve, update, save
+        again = await cached.retrieve(sender)
+        assert again is tracker  # nothing rebuilt
+        again.update_with_events(turn(f"question {k}", time.time() + k), DOMAIN)
+        await cached.save(again)
+    assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
+    assert len(events(await rasa.retrieve(sender))) == 3 + 4 * 4  # each event stored once
+    assert (await rasa.retrieve(sender)).get_slot("language") == "en"  # type: ignore[union-attr]
+
+
+async def test_what_another_server_wrote_is_loaded(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    await cached.save(new_conversation(sender))
+    elsewhere = await rasa.retrieve(sender)
+    assert elsewhere is not None
+    elsewhere.update_with_events(turn("from the other server", time.time()), DOMAIN)
+    await rasa.save(elsewhere)
+
+    mine = await cached.retrieve(sender)
+    assert events(mine) == events(elsewhere)
+    assert mine.latest_message.text == "from the other server"  # type: ignore[union-attr]
+
+
+async def test_rows_deleted_elsewhere_are_not_served_from_memory(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    await cached.save(new_conversation(sender))
+    with rasa.session_scope() as session:
+        session.query(rasa.SQLEvent).filter(rasa.SQLEvent.sender_id == sender).delete()
+        session.commit()
+    assert await cached.retrieve(sender) is None
+
+
+async def test_a_turn_that_failed_before_saving_is_not_served(db: str) -> None:
+    cached, _ = stores(db)
+    sender = uuid.uuid4().hex
+    await cached.save(new_conversation(sender))
+    half = await cached.retrieve(sender)
+    assert half is not None
+    half.update(UserUttered("never saved", timestamp=time.time()))
+
+    loaded = await cached.retrieve(sender)
+    assert loaded is not half
+    assert loaded.latest_message.text == "hi"  # type: ignore[union-attr]
+
+
+async def test_a_new_session_is_loaded_as_rasa_cuts_it(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    await cached.save(tracker)
+    later = time.time() + 3600
+    tracker.update_with_events(
+        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
+        DOMAIN,
+    )
+    await cached.save(tracker)
+    assert sender not in cached.cached()
+    assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
+
+
+async def test_memory_holds_the_most_recent_conversations_only(db: str) -> None:
+    cached, rasa = stores(db, cache_size=2)
+    senders = [uuid.uuid4().hex for _ in range(3)]
+    for sender in senders:
+        await cached.save(new_conversation(sender))
+    assert cached.cached() == senders[1:]
+    assert events(await cached.retrieve(senders[0])) == events(await rasa.retrieve(senders[0]))
+    cached.forget_cached()
+    assert cached.cached() == []
+
+
+async def test_an_erased_conversation_is_in_no_page_of_the_files(db: str) -> None:
+    cached, _ = stores(db)
+    child, other = uuid.uuid4().hex, uuid.uuid4().hex
+    for sender in (child, other):
+        tracker = new_conversation(sender)
+        tracker.update(UserUttered(f"secret of {sender}", timestamp=time.time()))
+        await cached.save(tracker)
+
+    await erase_conversation(cached, child)
+
+    files = b"".join(p.read_bytes() for p in Path(db).parent.glob("rasa.db*"))
+    assert f"secret of {child}".encode() not in files
+    assert child.encode() not in files
+    assert await cached.retrieve(other) is not None  # the others are still there
