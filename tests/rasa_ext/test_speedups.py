@@ -19,13 +19,17 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
+from scipy import sparse
 
 from rasa_ext import speedups
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_LOAD = vars(LogisticRegressionClassifier)["load"]
+ORIGINAL_COMBINE = vars(Message)["_combine_features"]
 
 
 @pytest.fixture
@@ -36,6 +40,7 @@ def installed() -> Iterator[None]:
     Event.resolve_by_type = ORIGINAL_RESOLVE
     LogisticRegressionClassifier.load = ORIGINAL_LOAD
     rasa.core.processor.DaskGraphRunner = DaskGraphRunner
+    Message._combine_features = ORIGINAL_COMBINE
 
 
 GOOD: list[dict[str, Any]] = [
@@ -154,3 +159,49 @@ def test_the_graph_runs_as_dask_runs_it(tmp_path: Path) -> None:
 
 def test_models_load_with_the_sequential_runner(installed: None) -> None:
     assert rasa.core.processor.DaskGraphRunner is speedups.SequentialGraphRunner
+
+
+def featurised(kinds: str) -> Message:
+    """A message with one sequence and one sentence matrix per featurizer kind
+    (s: sparse, d: dense), as the NLU pipeline leaves it."""
+    rng = np.random.default_rng(len(kinds))
+    message = Message(data={"text": "someone keeps my passport"})
+    for i, kind in enumerate(kinds):
+        for feature_type, rows in (("sequence", 4), ("sentence", 1)):
+            if kind == "s":
+                matrix: Any = sparse.random(rows, 5 + i, density=0.4, format="coo", random_state=i)
+            else:
+                matrix = rng.random((rows, 3 + i))
+            message.add_features(Features(matrix, feature_type, "text", f"featurizer{i}"))
+    return message
+
+
+@pytest.mark.parametrize("kinds", ["s", "ssss", "d", "dd", "ssdd"])
+def test_a_messages_features_are_joined_as_rasa_joins_them(kinds: str) -> None:
+    def joined(message: Message) -> list[Any]:
+        out = []
+        for pair in (message.get_sparse_features("text"), message.get_dense_features("text")):
+            for f in pair:
+                if f is None:
+                    out.append(None)
+                    continue
+                dense = f.features.toarray() if f.is_sparse() else f.features
+                out.append((f.type, f.attribute, f.origin, type(f.features), dense.tolist()))
+        return out
+
+    message = featurised(kinds)
+    rasas = joined(message)
+    Message._combine_features = staticmethod(speedups._combine_features)
+    try:
+        assert joined(message) == rasas
+    finally:
+        Message._combine_features = ORIGINAL_COMBINE
+
+
+def test_sparse_and_dense_features_are_not_joined() -> None:
+    mixed = [
+        Features(sparse.coo_matrix(np.ones((1, 2))), "sentence", "text", "a"),
+        Features(np.ones((1, 2)), "sentence", "text", "b"),
+    ]
+    with pytest.raises(ValueError, match="sparse and dense"):
+        speedups._combine_features(mixed, [])
