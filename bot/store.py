@@ -87,6 +87,9 @@ def make_engine(url: str) -> Engine:
         # was a sixth of the gateway's CPU under load (bench/load.py). Keep a
         # few open; the blocking calls run in worker threads, hence any thread.
         options |= {
+            # no server that could have dropped a connection: no test query
+            # before every transaction (about 8 per message)
+            "pool_pre_ping": False,
             "poolclass": QueuePool,
             "pool_size": 4,
             "max_overflow": 8,
