@@ -193,6 +193,10 @@ class LanternInput(RestInput):  # type: ignore[misc]
         async def start_retention(app: Any, _: Any) -> None:
             app.add_task(self._retention_loop(app))
 
+        @hook.listener("after_server_stop")
+        async def close_sessions(_: Any, __: Any) -> None:
+            await speedups.close_sessions()  # the action server connections kept open
+
         return hook
 
     async def _retention_loop(self, app: Any) -> None:

@@ -22,6 +22,7 @@ from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 from scipy import sparse
 
 from rasa_ext import speedups
@@ -30,6 +31,7 @@ ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_LOAD = vars(LogisticRegressionClassifier)["load"]
 ORIGINAL_COMBINE = vars(Message)["_combine_features"]
+ORIGINAL_SESSION = EndpointConfig.session
 
 
 @pytest.fixture
@@ -41,6 +43,7 @@ def installed() -> Iterator[None]:
     LogisticRegressionClassifier.load = ORIGINAL_LOAD
     rasa.core.processor.DaskGraphRunner = DaskGraphRunner
     Message._combine_features = ORIGINAL_COMBINE
+    EndpointConfig.session = ORIGINAL_SESSION
 
 
 GOOD: list[dict[str, Any]] = [
@@ -205,3 +208,27 @@ def test_sparse_and_dense_features_are_not_joined() -> None:
     ]
     with pytest.raises(ValueError, match="sparse and dense"):
         speedups._combine_features(mixed, [])
+
+
+async def test_an_endpoint_keeps_one_session_per_event_loop(installed: None) -> None:
+    endpoint = EndpointConfig(
+        "http://127.0.0.1:5055/webhook",
+        headers={"X-Test": "1"},
+        basic_auth={"username": "u", "password": "p"},
+    )
+    async with endpoint.session() as first:
+        pass
+    async with endpoint.session() as second:
+        assert second is first and not first.closed  # left open for the next request
+    assert first.headers["X-Test"] == "1"
+    assert first.auth is not None and first.auth.login == "u"
+    other = EndpointConfig("http://127.0.0.1:5056/webhook")
+    async with other.session() as elsewhere:
+        assert elsewhere is not first
+
+    await speedups.close_sessions()
+
+    assert first.closed and elsewhere.closed
+    async with endpoint.session() as fresh:
+        assert fresh is not first and not fresh.closed
+    await speedups.close_sessions()
