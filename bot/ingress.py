@@ -123,18 +123,18 @@ class Ingress:
         try:
             while True:
                 self._again.discard(key)
-                acquired = await asyncio.to_thread(
-                    self.inbox.acquire, key, self.owner, self.lease_seconds
+                batch = await asyncio.to_thread(
+                    self.inbox.take, chat_ref, self.owner, self.lease_seconds
                 )
-                if not acquired:
+                if batch is None:
                     # The holder looks again after releasing, so nothing is stranded.
                     return
                 try:
-                    await self._handle_unfinished(chat_ref, key)
+                    await self._handle_batch(key, batch)
                 finally:
-                    await asyncio.to_thread(self.inbox.release, key, self.owner)
-                # Updates stored by another replica while we held the lease are ours.
-                more = await asyncio.to_thread(self.inbox.has_unfinished, chat_ref)
+                    # Updates stored while we held the lease (here or by another
+                    # replica) are ours: take them in the next round.
+                    more = await asyncio.to_thread(self.inbox.give_back, chat_ref, self.owner)
                 if not more and key not in self._again:
                     return
         except asyncio.CancelledError:
@@ -145,12 +145,13 @@ class Ingress:
         finally:
             self._draining.pop(key, None)
 
-    async def _handle_unfinished(self, chat_ref: str | None, key: str) -> None:
+    async def _handle_batch(self, key: str, batch: list[Unfinished]) -> None:
+        if not batch:
+            return
         renewer = asyncio.create_task(self._renew(key))
         try:
-            while batch := await asyncio.to_thread(self.inbox.unfinished, chat_ref):
-                for item in batch:
-                    await self._handle(item)
+            for item in batch:
+                await self._handle(item)
         finally:
             renewer.cancel()
 

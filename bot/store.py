@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.expression import Delete
@@ -119,6 +119,32 @@ def create_tables(tables: MetaData, engine: Engine) -> None:
         tables.create_all(conn)
 
 
+def _unfinished(conn: Connection, chat_ref: str | None) -> list[Unfinished]:
+    rows = conn.execute(
+        select(updates.c.payload, updates.c.state, updates.c.received_at)
+        .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
+        .order_by(updates.c.update_id)
+    ).all()
+    return [
+        Unfinished(json.loads(r.payload), r.state == "active", r.received_at)
+        for r in rows
+        if r.payload
+    ]
+
+
+def _has_unfinished(conn: Connection, chat_ref: str | None) -> bool:
+    found = conn.execute(
+        select(updates.c.update_id)
+        .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _release(conn: Connection, chat_ref: str, owner: str) -> None:
+    conn.execute(delete(leases).where(leases.c.chat_ref == chat_ref, leases.c.owner == owner))
+
+
 class UpdateInbox:
     """Durable record of Telegram updates, keyed by update_id. Blocking: call via a thread."""
 
@@ -159,20 +185,6 @@ class UpdateInbox:
                 .values(state="active")
             )
 
-    def unfinished(self, chat_ref: str | None) -> list[Unfinished]:
-        """A chat's updates still to handle, in order."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(updates.c.payload, updates.c.state, updates.c.received_at)
-                .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
-                .order_by(updates.c.update_id)
-            ).all()
-        return [
-            Unfinished(json.loads(r.payload), r.state == "active", r.received_at)
-            for r in rows
-            if r.payload
-        ]
-
     def waiting_chats(self, older_than_seconds: float = 0.0) -> list[str | None]:
         """Chats with updates received before the cutoff and not yet handled."""
         cutoff = time.time() - older_than_seconds
@@ -185,17 +197,28 @@ class UpdateInbox:
             ).all()
         return [r.chat_ref for r in rows]
 
-    def has_unfinished(self, chat_ref: str | None) -> bool:
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(updates.c.update_id)
-                .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
-                .limit(1)
-            ).first()
-        return found is not None
-
     def acquire(self, chat_ref: str, owner: str, seconds: float) -> bool:
         """Take (or extend) a chat's lease; False while another live replica holds it."""
+        with self.engine.begin() as conn:
+            return self._lease(conn, chat_ref, owner, seconds)
+
+    # A chat is drained as take → handle each → give_back, one transaction at
+    # each end (they were five: the inbox is most of the gateway's database work).
+
+    def take(self, chat_ref: str | None, owner: str, seconds: float) -> list[Unfinished] | None:
+        """Take a chat's lease and its unfinished updates, in order; None if another holds it."""
+        with self.engine.begin() as conn:
+            if not self._lease(conn, chat_ref or "", owner, seconds):
+                return None
+            return _unfinished(conn, chat_ref)
+
+    def give_back(self, chat_ref: str | None, owner: str) -> bool:
+        """Release a chat's lease; return whether updates arrived meanwhile (to take again)."""
+        with self.engine.begin() as conn:
+            _release(conn, chat_ref or "", owner)
+            return _has_unfinished(conn, chat_ref)
+
+    def _lease(self, conn: Connection, chat_ref: str, owner: str, seconds: float) -> bool:
         now = time.time()
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = (
@@ -207,14 +230,7 @@ class UpdateInbox:
                 where=or_(leases.c.owner == owner, leases.c.expires_at < now),
             )
         )
-        with self.engine.begin() as conn:
-            return bool(conn.execute(statement).rowcount)
-
-    def release(self, chat_ref: str, owner: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(leases).where(leases.c.chat_ref == chat_ref, leases.c.owner == owner)
-            )
+        return bool(conn.execute(statement).rowcount)
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -19,7 +19,10 @@ def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
 
 
 def ids(inbox: UpdateInbox, chat_ref: str | None) -> list[tuple[int, bool]]:
-    return [(u.payload["update_id"], u.started) for u in inbox.unfinished(chat_ref)]
+    """The chat's unfinished updates (taken and given back at once)."""
+    taken = inbox.take(chat_ref, "reader", 30) or []
+    inbox.give_back(chat_ref, "reader")
+    return [(u.payload["update_id"], u.started) for u in taken]
 
 
 def test_unfinished_updates_come_back_per_chat_in_order_until_done(inbox: UpdateInbox) -> None:
@@ -33,7 +36,6 @@ def test_unfinished_updates_come_back_per_chat_in_order_until_done(inbox: Update
     assert ids(inbox, None) == [(4, False)]
     assert inbox.state(2) == "done" and inbox.state(1) == "active"
     assert inbox.waiting_chats() == ["child", None]
-    assert inbox.has_unfinished("child") and not inbox.has_unfinished("other")
     assert inbox.waiting_chats(older_than_seconds=3600) == []
 
 
@@ -42,11 +44,29 @@ def test_a_chats_lease_has_one_holder_until_released_or_expired(inbox: UpdateInb
     assert not inbox.acquire("child", "replica-b", 30)
     assert inbox.acquire("child", "replica-a", 30)  # renewing, or resuming after a restart
     assert inbox.acquire("other", "replica-b", 30)
-    inbox.release("child", "replica-b")  # not the holder: nothing changes
+    inbox.give_back("child", "replica-b")  # not the holder: nothing changes
     assert not inbox.acquire("child", "replica-b", 30)
-    inbox.release("child", "replica-a")
+    inbox.give_back("child", "replica-a")
     assert inbox.acquire("child", "replica-b", -1)  # taken, but already expired
     assert inbox.acquire("child", "replica-a", 30)
+
+
+def test_a_chat_is_taken_with_its_updates_and_given_back(inbox: UpdateInbox) -> None:
+    inbox.add(1, "child", {"update_id": 1})
+    inbox.add(2, None, {"update_id": 2})
+    taken = inbox.take("child", "replica-a", 30)
+    assert taken is not None and [u.payload["update_id"] for u in taken] == [1]
+    assert inbox.take("child", "replica-b", 30) is None  # held by replica-a
+    inbox.mark_done(1)
+    assert not inbox.give_back("child", "replica-a")  # nothing new: done
+    inbox.add(3, "child", {"update_id": 3})
+    assert inbox.take("child", "replica-b", 30) is not None  # released: anyone may take it
+    inbox.add(4, "child", {"update_id": 4})  # arrives while replica-b drains
+    inbox.mark_done(3)
+    assert inbox.give_back("child", "replica-b")  # 4 is waiting: take again
+    taken = inbox.take(None, "replica-a", 30)  # updates without a chat have a lease too
+    assert taken is not None and [u.payload["update_id"] for u in taken] == [2]
+    assert inbox.take(None, "replica-b", 30) is None
 
 
 def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None:
