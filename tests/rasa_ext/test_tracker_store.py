@@ -156,3 +156,24 @@ async def test_an_erased_conversation_is_in_no_page_of_the_files(db: str) -> Non
     assert f"secret of {child}".encode() not in files
     assert child.encode() not in files
     assert await cached.retrieve(other) is not None  # the others are still there
+
+
+async def test_rows_are_written_as_rasa_writes_them(tmp_path: Path) -> None:
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    tracker.update(
+        UserUttered("where can i sleep", {"name": "ask_shelter", "confidence": 0.9}),
+    )
+    tracker.update(ActionExecuted("action_answer_topic"))
+    written = []
+    for kind in (CachedSQLTrackerStore, SQLTrackerStore):
+        store = kind(DOMAIN, dialect="sqlite", db=str(tmp_path / f"{kind.__name__}.db"))
+        await store.save(tracker)
+        with store.session_scope() as session:
+            rows = session.query(store.SQLEvent).order_by(store.SQLEvent.id).all()
+            written.append(
+                [(r.sender_id, r.type_name, r.timestamp, r.intent_name, r.action_name, r.data)
+                 for r in rows]
+            )  # fmt: skip
+    assert written[0] == written[1]
+    assert ("ask_shelter", None) in [(r[3], r[4]) for r in written[0]]
