@@ -8,9 +8,11 @@ a third of a turn's CPU in the Rasa server (bench/load.py).
 This store remembers the trackers it saved (the most recent ``cache_size``
 conversations) and hands the same tracker back while the database shows that
 nothing changed: one indexed query for the number and the highest id of the
-conversation's rows. In every other case (another Rasa server wrote or
-deleted, a new session began, a turn failed before saving, the entry was
-evicted) it loads from the database as Rasa does. Erasure and retention
+conversation's rows. When another Rasa server (or worker) answered the child
+meanwhile, it reads only the rows added since and replays them on the
+remembered tracker. In every other case (rows were deleted, a new session
+began, a turn failed before saving, the entry was evicted) it loads the whole
+session from the database as Rasa does. Erasure and retention
 (rasa_ext/erasure.py) drop what it remembers along with the rows.
 
 A turn's events go in with one statement (Rasa's ORM sent one per event).
@@ -34,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
@@ -103,7 +105,6 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         # erasure runs in worker threads (asyncio.to_thread), turns in the event loop
         self._cache_lock = threading.Lock()
 
-
     def _rows(self, session: Any, sender_id: str) -> tuple[int, int]:
         """How many rows the conversation has, and the highest id among them."""
         count, last = (
@@ -131,11 +132,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             entry = self._cache.get(sender_id)
         with self.sessionmaker() as session:
             if entry is not None and len(entry.tracker.events) == entry.events:
-                unchanged = self._rows(session, sender_id) == (entry.rows, entry.last_id)
-                with self._cache_lock:
-                    if unchanged and self._cache.get(sender_id) is entry:
-                        self._cache.move_to_end(sender_id)
-                        return entry.tracker
+                found = self._catch_up(session, entry)
+                if found is not None:
+                    return found
             self.forget_cached(sender_id)
             # as SQLTrackerStore.retrieve: the events of the latest session, in order
             stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
@@ -146,6 +145,38 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             sender_id, events, self.domain.slots
         )
         return tracker
+
+    def _catch_up(self, session: Any, entry: _Entry) -> DialogueStateTracker | None:
+        """The remembered tracker, brought up to date with rows added since; None if
+        rows went (erasure, retention) or a new session began: load it whole then."""
+        sender_id = entry.tracker.sender_id
+        rows, last_id = self._rows(session, sender_id)
+        added: list[Event] = []
+        if (rows, last_id) != (entry.rows, entry.last_id):
+            if rows <= entry.rows or last_id <= entry.last_id:
+                return None
+            # Another Rasa server (or worker) answered this child meanwhile: its
+            # rows are the newest, and replaying them alone is what a full load
+            # would do last.
+            newer = (
+                session.query(self.SQLEvent.data)
+                .filter(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > entry.last_id)
+                .order_by(self.SQLEvent.id)
+                .all()
+            )
+            if len(newer) != rows - entry.rows:
+                return None  # some rows went too
+            added = deserialise_events([json.loads(row.data) for row in newer])
+            if any(isinstance(event, SessionStarted) for event in added):
+                return None
+        with self._cache_lock:
+            if self._cache.get(sender_id) is not entry:
+                return None  # erased or evicted meanwhile
+            for event in added:
+                entry.tracker.update(event)
+            entry.events, entry.rows, entry.last_id = len(entry.tracker.events), rows, last_id
+            self._cache.move_to_end(sender_id)
+            return entry.tracker
 
     def _save_now(self, tracker: DialogueStateTracker) -> None:
         with self._cache_lock:

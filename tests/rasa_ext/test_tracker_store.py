@@ -79,18 +79,40 @@ async def test_a_saved_conversation_comes_back_as_rasa_loads_it(db: str) -> None
     assert (await rasa.retrieve(sender)).get_slot("language") == "en"  # type: ignore[union-attr]
 
 
-async def test_what_another_server_wrote_is_loaded(db: str) -> None:
+async def test_what_another_server_wrote_is_caught_up_with(db: str) -> None:
     cached, rasa = stores(db)
     sender = uuid.uuid4().hex
-    await cached.save(new_conversation(sender))
+    remembered = new_conversation(sender)
+    await cached.save(remembered)
+    for k in range(2):
+        elsewhere = await rasa.retrieve(sender)
+        assert elsewhere is not None
+        elsewhere.update_with_events(turn(f"from the other server {k}", time.time()), DOMAIN)
+        await rasa.save(elsewhere)
+
+        mine = await cached.retrieve(sender)
+        assert mine is remembered  # the new rows replayed on it, not rebuilt
+        assert events(mine) == events(elsewhere)
+        assert mine.latest_message.text == f"from the other server {k}"  # type: ignore[union-attr]
+
+
+async def test_a_session_started_elsewhere_is_loaded_whole(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    remembered = new_conversation(sender)
+    await cached.save(remembered)
     elsewhere = await rasa.retrieve(sender)
     assert elsewhere is not None
-    elsewhere.update_with_events(turn("from the other server", time.time()), DOMAIN)
+    later = time.time() + 3600
+    elsewhere.update_with_events(
+        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
+        DOMAIN,
+    )
     await rasa.save(elsewhere)
 
     mine = await cached.retrieve(sender)
-    assert events(mine) == events(elsewhere)
-    assert mine.latest_message.text == "from the other server"  # type: ignore[union-attr]
+    assert mine is not remembered
+    assert events(mine) == events(await rasa.retrieve(sender))
 
 
 async def test_rows_deleted_elsewhere_are_not_served_from_memory(db: str) -> None:
@@ -101,6 +123,25 @@ async def test_rows_deleted_elsewhere_are_not_served_from_memory(db: str) -> Non
         session.query(rasa.SQLEvent).filter(rasa.SQLEvent.sender_id == sender).delete()
         session.commit()
     assert await cached.retrieve(sender) is None
+
+
+async def test_rows_deleted_and_added_elsewhere_load_the_conversation_whole(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    remembered = new_conversation(sender)
+    await cached.save(remembered)
+    elsewhere = await rasa.retrieve(sender)
+    assert elsewhere is not None
+    elsewhere.update_with_events(turn("later", time.time()), DOMAIN)
+    await rasa.save(elsewhere)
+    with rasa.session_scope() as session:  # retention took the oldest row meanwhile
+        oldest = session.query(rasa.SQLEvent).order_by(rasa.SQLEvent.id).first()
+        session.delete(oldest)
+        session.commit()
+
+    mine = await cached.retrieve(sender)
+    assert mine is not remembered
+    assert events(mine) == events(await rasa.retrieve(sender))
 
 
 async def test_a_turn_that_failed_before_saving_is_not_served(db: str) -> None:
