@@ -64,6 +64,14 @@ def events(tracker: DialogueStateTracker | None) -> list[dict]:
     return [e.as_dict() for e in tracker.events]
 
 
+async def answer_elsewhere(rasa: SQLTrackerStore, sender: str, more: list[Event]) -> None:
+    """Another Rasa server (Rasa's own store) handles a turn of the conversation."""
+    elsewhere = await rasa.retrieve(sender)
+    assert elsewhere is not None
+    elsewhere.update_with_events(more, DOMAIN)
+    await rasa.save(elsewhere)
+
+
 async def test_a_saved_conversation_comes_back_as_rasa_loads_it(db: str) -> None:
     cached, rasa = stores(db)
     sender = uuid.uuid4().hex
@@ -85,14 +93,11 @@ async def test_what_another_server_wrote_is_caught_up_with(db: str) -> None:
     remembered = new_conversation(sender)
     await cached.save(remembered)
     for k in range(2):
-        elsewhere = await rasa.retrieve(sender)
-        assert elsewhere is not None
-        elsewhere.update_with_events(turn(f"from the other server {k}", time.time()), DOMAIN)
-        await rasa.save(elsewhere)
+        await answer_elsewhere(rasa, sender, turn(f"from the other server {k}", time.time()))
 
         mine = await cached.retrieve(sender)
         assert mine is remembered  # the new rows replayed on it, not rebuilt
-        assert events(mine) == events(elsewhere)
+        assert events(mine) == events(await rasa.retrieve(sender))
         assert mine.latest_message.text == f"from the other server {k}"  # type: ignore[union-attr]
 
 
@@ -101,14 +106,12 @@ async def test_a_session_started_elsewhere_is_loaded_whole(db: str) -> None:
     sender = uuid.uuid4().hex
     remembered = new_conversation(sender)
     await cached.save(remembered)
-    elsewhere = await rasa.retrieve(sender)
-    assert elsewhere is not None
     later = time.time() + 3600
-    elsewhere.update_with_events(
+    await answer_elsewhere(
+        rasa,
+        sender,
         [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
-        DOMAIN,
     )
-    await rasa.save(elsewhere)
 
     mine = await cached.retrieve(sender)
     assert mine is not remembered
@@ -130,10 +133,7 @@ async def test_rows_deleted_and_added_elsewhere_load_the_conversation_whole(db: 
     sender = uuid.uuid4().hex
     remembered = new_conversation(sender)
     await cached.save(remembered)
-    elsewhere = await rasa.retrieve(sender)
-    assert elsewhere is not None
-    elsewhere.update_with_events(turn("later", time.time()), DOMAIN)
-    await rasa.save(elsewhere)
+    await answer_elsewhere(rasa, sender, turn("later", time.time()))
     with rasa.session_scope() as session:  # retention took the oldest row meanwhile
         oldest = session.query(rasa.SQLEvent).order_by(rasa.SQLEvent.id).first()
         session.delete(oldest)
