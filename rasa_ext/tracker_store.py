@@ -42,7 +42,8 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 
-DEFAULT_CACHE_SIZE = 10_000
+# a 10-message conversation takes about 200 KB as a tracker in memory (tracemalloc)
+DEFAULT_CACHE_SIZE = 500
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:
