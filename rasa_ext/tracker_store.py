@@ -3,7 +3,7 @@
 Rasa's ``SQLTrackerStore`` loads every event of the session on each message,
 parses each and replays them into a new tracker, and counts the stored events
 again before each save to know which are new. Both grow with the conversation:
-a third of a turn's CPU in the Rasa server (bench/load.py).
+nearly a third of a turn's CPU in the Rasa server (cProfile, 10-message conversations).
 
 This store remembers the trackers it saved (the most recent ``cache_size``
 conversations) and hands the same tracker back while the database shows that
