@@ -6,7 +6,8 @@ message as soon as the whole answer to the last one arrived (closed loop, no
 thinking time), asks ten things, and leaves its place to a new child.
 Printed per configuration: child messages per second sustained, reply
 latency p50/p95/p99 (message sent to first answer received), start-up to
-first answer, and CPU (cores) and resident memory per process.
+first answer, and CPU (cores) and resident memory per process, PostgreSQL's
+and Redis's included for the production profile.
 
 * **stock**: ``rasa init`` moodbot (Rasa 3.6's default pipeline and policies)
   over the REST channel, one Rasa server, as Rasa ships it: the baseline.
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +117,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def role_of(cmd: str) -> str | None:
+    if cmd.startswith("postgres") or "/bin/postgres " in cmd:  # server, backends, workers
+        return "postgresql"
+    if "redis-server" in cmd:
+        return "redis"
     if "rasa" in cmd and " actions" in cmd:
         return "actions"
     if "rasa" in cmd and " run" in cmd:
@@ -126,20 +131,31 @@ def role_of(cmd: str) -> str | None:
 
 
 class Usage:
-    """CPU time and memory of a set of processes, by role, over the timed window."""
+    """CPU time and memory of a set of processes, by role, over the timed window.
 
-    def __init__(self, procs: list[psutil.Process]) -> None:
+    With ``services``, PostgreSQL and Redis (machine services the production
+    profile uses) are counted too, as found when the window begins: the
+    connections' backends are open by then.
+    """
+
+    def __init__(self, procs: list[psutil.Process], services: bool = False) -> None:
         self.procs: dict[int, tuple[str, psutil.Process]] = {}
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):
-                role = role_of(" ".join(proc.cmdline()))
-                if role:
-                    self.procs[proc.pid] = (role, proc)
+        self.services = services
+        self._add(procs)
         self.procs[os.getpid()] = ("bench (load + fake Telegram)", psutil.Process())
         self.start: dict[int, float] = {}
         self.started = 0.0
 
+    def _add(self, procs: Iterable[psutil.Process]) -> None:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                role = role_of(" ".join(proc.cmdline()))
+                if role and (self.services or role not in ("postgresql", "redis")):
+                    self.procs[proc.pid] = (role, proc)
+
     def begin(self) -> None:
+        if self.services:
+            self._add(psutil.process_iter())
         self.started = time.monotonic()
         for pid, (_, proc) in self.procs.items():
             with contextlib.suppress(psutil.Error):
@@ -421,7 +437,7 @@ async def run_lantern(
                 steps = itertools.chain(script[: len(WARMUP)], itertools.cycle(steady))
                 return 10_000 + 1000 * k + seat, itertools.islice(steps, visit)
 
-            usage = Usage(procs)
+            usage = Usage(procs, services=profile == "production")
             await closed_loop(children, warmup, seconds, child, turn, usage, result)
     finally:
         await fake.stop()
