@@ -115,20 +115,13 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         )
         return int(count), int(last or 0)
 
+    # The queries run on the event loop, as in Rasa's store: in worker threads
+    # (tried) they and the tracker replays fought the loop for the GIL, and SQLite
+    # writers each other for its lock; the embedded profile lost a quarter of its
+    # throughput.
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The remembered tracker if the database has not changed since; else load it."""
-        return self._retrieve_now(sender_id)
-
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the events not stored yet, then remember the tracker."""
-        await self.stream_events(tracker)  # to Rasa's event broker, if one is configured
-        self._save_now(tracker)
-
-    # On the event loop, as in Rasa's store: in worker threads (tried) the queries
-    # and the tracker replays fought the loop for the GIL, and SQLite writers for
-    # its lock, and the embedded profile lost a quarter of its throughput.
-
-    def _retrieve_now(self, sender_id: str) -> DialogueStateTracker | None:
         with self._cache_lock:
             entry = self._cache.get(sender_id)
         with self.sessionmaker() as session:
@@ -179,7 +172,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             self._cache.move_to_end(sender_id)
             return entry.tracker
 
-    def _save_now(self, tracker: DialogueStateTracker) -> None:
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events not stored yet, then remember the tracker."""
+        await self.stream_events(tracker)  # to Rasa's event broker, if one is configured
         with self._cache_lock:
             entry = self._cache.get(tracker.sender_id)
         with self.sessionmaker() as session:
