@@ -14,6 +14,8 @@ from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore
 
+from rasa_ext.tracker_store import CachedSQLTrackerStore
+
 logger = logging.getLogger(__name__)
 
 
@@ -57,12 +59,10 @@ def _erase_one(store: Any, sender: str) -> int:
 
 
 def _forget_cached(store: Any, sender: str | None) -> None:
-    """Drop what a caching store keeps in memory and in its write-ahead log
-    (rasa_ext/tracker_store.py)."""
-    for name, args in (("forget_cached", (sender,)), ("compact", ())):
-        method = getattr(store, name, None)
-        if method is not None:
-            method(*args)
+    """Drop what a caching store keeps in memory and in its write-ahead log."""
+    if isinstance(store, CachedSQLTrackerStore):
+        store.forget_cached(sender)
+        store.compact()
 
 
 def _purge_one(store: Any, cutoff: float) -> int:

@@ -191,8 +191,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             session.commit()
         # A tracker that started a new session still holds the session before it,
         # which retrieve would leave out: that one is loaded from the database.
-        starts = [i for i, e in enumerate(tracker.events) if isinstance(e, SessionStarted)]
-        if starts and starts[-1] > 1:
+        # (Only new events can start one: a remembered tracker never holds such.)
+        first_new = len(tracker.events) - len(new)
+        if any(isinstance(e, SessionStarted) and first_new + i > 1 for i, e in enumerate(new)):
             self.forget_cached(tracker.sender_id)
             return
         with self._cache_lock:
