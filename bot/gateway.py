@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from aiohttp import web
 from telegram.ext import AIORateLimiter, Application
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.conversation import CHANNEL, remember_message
 from bot.conversation import deliver as deliver_replies
 from bot.handlers import register
@@ -98,6 +99,8 @@ def build_application(settings: Settings) -> App:
         .token(settings.telegram_bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest())
         # honours 429 retry_after; keeps under Telegram's overall limit
         .rate_limiter(MessageRateLimiter(metrics, settings.telegram_rate, max_retries=5))
         .updater(None)  # updates come from bot.ingress, which stores and orders them

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/lantern/webhook"
 CONVERSATIONS_PATH = "/webhooks/lantern/conversations"
+KEEPALIVE_SECONDS = 2.0
 
 
 class RasaUnavailable(Exception):
@@ -75,21 +78,43 @@ def parse_replies(body: Any) -> list[Reply]:
 
 
 class RasaClient:
-    """Send one child's message to Rasa and return the assistant's replies."""
+    """Send one child's message to Rasa and return the assistant's replies.
 
-    def __init__(
-        self,
-        base_url: str,
-        timeout: float,
-        client: httpx.AsyncClient | None = None,
-        token: str | None = None,
-    ):
+    On aiohttp, like the Bot API calls (bot.aiohttp_request): httpx's pool cost
+    several times more CPU per call under load.
+    """
+
+    def __init__(self, base_url: str, timeout: float, token: str | None = None):
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5.0)
         self._token = token
-        self._client = client or httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=5.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The session, opened on first use: aiohttp wants the running event loop."""
+        if self._session is None or self._session.closed:
+            # idle connections close before Sanic's keep-alive (5 s) could drop one
+            # under a request
+            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> tuple[int, bytes]:
+        """One request to Rasa; RasaUnavailable when it cannot be made or answered."""
+        try:
+            async with self._http().request(
+                method, self._base_url + path, params=params, json=body
+            ) as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
 
     async def send(
         self,
@@ -108,20 +133,13 @@ class RasaClient:
             "metadata": metadata,
             "replay": replay,
         }
-        try:
-            response = await self._client.post(WEBHOOK_PATH, json=body)
-        except httpx.TransportError as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
-        if response.status_code >= 500 or response.status_code in (404, 408, 429):
+        status, content = await self._call("POST", WEBHOOK_PATH, body=body)
+        if status >= 500 or status in (404, 408, 429):
             # 404: Rasa is up but its channel is not loaded yet (still starting).
-            raise RasaUnavailable(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise RasaReplyError(f"HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise RasaReplyError("reply is not JSON") from exc
-        return parse_replies(data)
+            raise RasaUnavailable(f"HTTP {status}")
+        if status != 200:
+            raise RasaReplyError(f"HTTP {status}")
+        return parse_replies(_json(content))
 
     async def resume(self, sender: str, *, trigger: str | None = None) -> list[Reply]:
         """End a pause (ConversationResumed), then optionally trigger an intent.
@@ -133,38 +151,45 @@ class RasaClient:
         if self._token:
             params["token"] = self._token
         path = f"/conversations/{sender}"
-        try:
-            # action_listen after the resume: the pause ended the turn without one,
-            # and rules expect the child's next intent to follow a listen.
-            events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-            response = await self._client.post(f"{path}/tracker/events", params=params, json=events)
-            response.raise_for_status()
-            if trigger is None:
-                return []
-            response = await self._client.post(
-                f"{path}/trigger_intent", params=params, json={"name": trigger}
-            )
-            response.raise_for_status()
-        except httpx.TransportError as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
-        except httpx.HTTPStatusError as exc:
-            raise RasaReplyError(f"HTTP {exc.response.status_code}") from exc
-        body = response.json()
+        # action_listen after the resume: the pause ended the turn without one,
+        # and rules expect the child's next intent to follow a listen.
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        status, content = await self._call(
+            "POST", f"{path}/tracker/events", params=params, body=events
+        )
+        if status >= 400:
+            raise RasaReplyError(f"HTTP {status}")
+        if trigger is None:
+            return []
+        status, content = await self._call(
+            "POST", f"{path}/trigger_intent", params=params, body={"name": trigger}
+        )
+        if status >= 400:
+            raise RasaReplyError(f"HTTP {status}")
+        body = _json(content)
         return parse_replies(body.get("messages", []) if isinstance(body, dict) else None)
 
     async def forget(self, sender: str) -> int:
         """Erase the conversation from Rasa's tracker store (rasa_ext.channel); return records."""
         params = {"token": self._token} if self._token else {}
-        try:
-            response = await self._client.delete(f"{CONVERSATIONS_PATH}/{sender}", params=params)
-        except httpx.TransportError as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
-        if response.status_code >= 500 or response.status_code == 404:
-            raise RasaUnavailable(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise RasaReplyError(f"HTTP {response.status_code}")
-        body = response.json()
+        status, content = await self._call(
+            "DELETE", f"{CONVERSATIONS_PATH}/{sender}", params=params
+        )
+        if status >= 500 or status == 404:
+            raise RasaUnavailable(f"HTTP {status}")
+        if status != 200:
+            raise RasaReplyError(f"HTTP {status}")
+        body = _json(content)
         return int(body.get("deleted", 0)) if isinstance(body, dict) else 0
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+
+def _json(content: bytes) -> Any:
+    """Rasa's JSON answer; RasaReplyError when it is not JSON."""
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise RasaReplyError("reply is not JSON") from exc
