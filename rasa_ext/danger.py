@@ -29,7 +29,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.featurizer import Featurizer
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, vstack
@@ -43,21 +43,37 @@ logger = logging.getLogger(__name__)
 DANGER = "danger"
 
 
-def sentence_features(messages: list[Message]) -> csr_matrix:
-    """Each message's sentence features, sparse and dense side by side, scaled to unit length."""
-    rows = []
-    for message in messages:
-        sparse = message.get_sparse_features(attribute=TEXT)[1]
-        dense = message.get_dense_features(attribute=TEXT)[1]
-        rows.append(
-            hstack(
-                [
-                    csr_matrix(sparse.features if sparse else []),
-                    csr_matrix(dense.features if dense else []),
-                ]
-            )
-        )
-    return normalize(vstack(rows).tocsr())
+# where a message keeps its sentence row between the two classifiers
+_ROW = "_lantern_sentence_row"
+
+
+def sentence_row(message: Message, keep: bool = False) -> csr_matrix:
+    """A message's sentence features, sparse then dense, side by side in one row.
+
+    This is the row Rasa's LogisticRegressionClassifier builds, from the same
+    features in the same order, but without the sequence features that
+    ``Message.get_sparse_features`` joins as well. With ``keep`` the row stays
+    on the message until its features change, so the intent classifier
+    (rasa_ext.speedups) and this component build it once per message.
+    """
+    features = message.features
+    key = (len(features), id(features[-1]) if features else 0)
+    kept = message.__dict__.get(_ROW)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    sentence = [f for f in features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+    parts = [f.features for f in sentence if f.is_sparse()]
+    parts += [csr_matrix(f.features) for f in sentence if f.is_dense()]
+    # float64, as Rasa's join with an empty dense part made it
+    row = hstack(parts, format="csr", dtype=np.float64) if parts else csr_matrix((1, 0))
+    if keep:
+        message.__dict__[_ROW] = (key, row)
+    return row
+
+
+def sentence_features(messages: list[Message], keep: bool = False) -> csr_matrix:
+    """Each message's sentence row (``sentence_row``), scaled to unit length."""
+    return normalize(vstack([sentence_row(m, keep) for m in messages], format="csr"))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -111,7 +127,7 @@ class DangerClassifier(GraphComponent):  # type: ignore[misc]
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
-        probabilities = self.model.predict_proba(sentence_features(messages))[:, 1]
+        probabilities = self.model.predict_proba(sentence_features(messages, keep=True))[:, 1]
         for message, probability in zip(messages, probabilities, strict=True):
             message.set(DANGER, round(float(probability), 4), add_to_output=True)
         return messages

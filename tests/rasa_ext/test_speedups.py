@@ -18,6 +18,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
@@ -26,12 +27,15 @@ from rasa.utils.endpoints import EndpointConfig
 from scipy import sparse
 
 from rasa_ext import speedups
+from rasa_ext.danger import sentence_row
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
 ORIGINAL_LOAD = vars(LogisticRegressionClassifier)["load"]
 ORIGINAL_COMBINE = vars(Message)["_combine_features"]
 ORIGINAL_SESSION = EndpointConfig.session
+ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
+ORIGINAL_IS_EMPTY = Domain.is_empty
 
 
 @pytest.fixture
@@ -44,6 +48,8 @@ def installed() -> Iterator[None]:
     rasa.core.processor.DaskGraphRunner = DaskGraphRunner
     Message._combine_features = ORIGINAL_COMBINE
     EndpointConfig.session = ORIGINAL_SESSION
+    LogisticRegressionClassifier._create_X = ORIGINAL_CREATE_X
+    Domain.is_empty = ORIGINAL_IS_EMPTY
 
 
 GOOD: list[dict[str, Any]] = [
@@ -232,3 +238,29 @@ async def test_an_endpoint_keeps_one_session_per_event_loop(installed: None) -> 
     async with endpoint.session() as fresh:
         assert fresh is not first and not fresh.closed
     await speedups.close_sessions()
+
+
+@pytest.mark.parametrize("kinds", ["s", "ssss", "d", "ssdd"])
+def test_the_classifiers_read_the_row_rasa_builds(kinds: str) -> None:
+    message = featurised(kinds)
+    rasas = ORIGINAL_CREATE_X(None, [message])
+    ours = speedups._create_x(None, [message])  # type: ignore[arg-type]
+    assert ours.dtype == rasas.dtype and ours.shape == rasas.shape
+    assert (ours.toarray() == rasas.toarray()).all()
+
+
+def test_a_kept_row_is_built_again_when_features_change() -> None:
+    message = featurised("ss")
+    first = sentence_row(message, keep=True)
+    assert sentence_row(message, keep=True) is first
+    message.add_features(Features(sparse.coo_matrix(np.ones((1, 2))), "sentence", "text", "late"))
+    assert sentence_row(message, keep=True).shape[1] == first.shape[1] + 2
+    assert sentence_row(featurised("ss")) is not sentence_row(featurised("ss"))
+
+
+def test_a_domain_is_empty_as_rasa_says(installed: None) -> None:
+    assert Domain.empty().is_empty()
+    full = Domain.from_yaml('version: "3.1"\nintents: [greet]')
+    assert not full.is_empty() and not full.is_empty()
+    assert ORIGINAL_IS_EMPTY(Domain.empty()) and not ORIGINAL_IS_EMPTY(full)
+
