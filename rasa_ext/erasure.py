@@ -3,7 +3,8 @@
 Rasa 3.6 can save and read trackers but not delete them. These functions reach
 through Rasa's wrappers (the fail-safe and awaitable stores) to the store that
 holds the events and delete there: rows in SQL (and the trackers a caching SQL
-store keeps in memory), keys in Redis, entries in memory.
+store keeps in memory), keys in Redis, entries in memory; and the dialogue
+states rasa_ext.states keeps.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore
 
+from rasa_ext import states
 from rasa_ext.tracker_store import CachedSQLTrackerStore
 
 logger = logging.getLogger(__name__)
@@ -110,10 +112,14 @@ def _last_timestamp(store: Any, sender: str, stored: str | None) -> float:
 async def erase_conversation(store: Any, sender: str) -> int:
     """Delete every stored event of ``sender``; return how many records went."""
     stores = backing_stores(store)
+    states.forget(sender)  # the dialogue states kept in memory hold its messages too
     return sum([await asyncio.to_thread(_erase_one, s, sender) for s in stores])
 
 
 async def purge_before(store: Any, cutoff: float) -> int:
     """Delete conversation data older than ``cutoff`` (a Unix time); return the count."""
     stores = backing_stores(store)
-    return sum([await asyncio.to_thread(_purge_one, s, cutoff) for s in stores])
+    deleted = sum([await asyncio.to_thread(_purge_one, s, cutoff) for s in stores])
+    if deleted:
+        states.forget(None)  # whose, the stores do not say
+    return deleted

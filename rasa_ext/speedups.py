@@ -35,6 +35,8 @@ Measured with cProfile on Lantern turns (see bench/load.py for the figures):
   domain, after asking whether the domain is empty: Rasa answers by
   building an empty domain and comparing both as dicts, every message. Here
   a domain found not empty is remembered so.
+* The policies' dialogue states are built once per event, not once per
+  prediction from the start of the session (rasa_ext.states).
 
 ``install()`` is called when the Lantern channel starts.
 """
@@ -62,6 +64,7 @@ from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from scipy import sparse
 from scipy.sparse import csr_matrix
 
+from rasa_ext import states
 from rasa_ext.danger import sentence_row
 
 _rasa_resolve_by_type = Event.resolve_by_type
@@ -254,6 +257,7 @@ def install() -> None:
     Message._combine_features = staticmethod(_combine_features)
     LogisticRegressionClassifier._create_X = _create_x
     EndpointConfig.session = _session
+    states.install()
     Domain.is_empty = _is_empty
     # the processor builds its runner from this name when it loads a model
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

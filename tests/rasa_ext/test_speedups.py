@@ -20,13 +20,14 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from scipy import sparse
 
-from rasa_ext import speedups
+from rasa_ext import speedups, states
 from rasa_ext.danger import sentence_row
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
@@ -36,6 +37,7 @@ ORIGINAL_COMBINE = vars(Message)["_combine_features"]
 ORIGINAL_SESSION = EndpointConfig.session
 ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
 ORIGINAL_IS_EMPTY = Domain.is_empty
+ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 
 
 @pytest.fixture
@@ -50,6 +52,7 @@ def installed() -> Iterator[None]:
     EndpointConfig.session = ORIGINAL_SESSION
     LogisticRegressionClassifier._create_X = ORIGINAL_CREATE_X
     Domain.is_empty = ORIGINAL_IS_EMPTY
+    DialogueStateTracker.past_states = ORIGINAL_PAST_STATES
 
 
 GOOD: list[dict[str, Any]] = [
@@ -264,3 +267,6 @@ def test_a_domain_is_empty_as_rasa_says(installed: None) -> None:
     assert not full.is_empty() and not full.is_empty()
     assert ORIGINAL_IS_EMPTY(Domain.empty()) and not ORIGINAL_IS_EMPTY(full)
 
+
+def test_the_dialogue_states_are_built_as_they_grow(installed: None) -> None:
+    assert DialogueStateTracker.past_states is states.past_states

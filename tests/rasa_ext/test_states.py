@@ -1,0 +1,160 @@
+"""rasa_ext.states gives every caller the states Rasa's own past_states gives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    FollowupAction,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_ext import states
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, ask_asylum, inform_country, affirm, deny]
+entities: [country]
+slots:
+  country:
+    type: categorical
+    values: [it, de, fr]
+    mappings: [{type: from_entity, entity: country}]
+  asked:
+    type: bool
+    influence_conversation: true
+    mappings: [{type: custom}]
+  requested_slot:
+    type: text
+    influence_conversation: false
+    mappings: [{type: custom}]
+forms:
+  country_form:
+    required_slots: [country]
+actions: [action_answer_topic, action_safety]
+responses:
+  utter_greet: [{text: "hi"}]
+  utter_ask_country: [{text: "where"}]
+"""
+)
+RULE_ONLY = {"slots": ["asked"], "active_loops": ["country_form"]}
+WAYS = [
+    {},
+    {"omit_unset_slots": True},
+    {"ignore_rule_only_turns": True, "rule_only_data": RULE_ONLY},
+    {"ignore_rule_only_turns": True, "rule_only_data": RULE_ONLY, "omit_unset_slots": True},
+]
+
+
+def user(intent: str, text: str = "x", country: str | None = None) -> UserUttered:
+    entities = [{"entity": "country", "value": country}] if country else []
+    return UserUttered(text, {"name": intent, "confidence": 1.0}, entities)
+
+
+def act(name: str, hide: bool = False) -> ActionExecuted:
+    return ActionExecuted(name, hide_rule_turn=hide)
+
+
+LISTEN = "action_listen"
+CONVERSATIONS: dict[str, list[Event]] = {
+    "plain": [
+        act("action_session_start"), SessionStarted(), act(LISTEN),
+        user("greet"), act("utter_greet"), act(LISTEN),
+        user("ask_asylum"), SlotSet("asked", True), act("action_answer_topic"), act(LISTEN),
+        user("inform_country", country="it"), SlotSet("country", "it"),
+        act("action_answer_topic"), act(LISTEN),
+    ],
+    "rule turns hidden": [
+        act(LISTEN), user("greet"), act("utter_greet", hide=True), act(LISTEN, hide=True),
+        user("ask_asylum"), act("action_safety", hide=True), SlotSet("asked", True),
+        act("action_answer_topic"), act(LISTEN),
+        user("affirm"), FollowupAction("action_answer_topic"),
+        act("action_answer_topic", hide=True), act(LISTEN),
+    ],
+    "reverted": [
+        act(LISTEN), user("greet"), act("utter_greet"), act(LISTEN),
+        user("deny"), UserUtteranceReverted(), user("ask_asylum"),
+        act("action_answer_topic"), ActionReverted(), act("utter_greet"), act(LISTEN),
+    ],
+    "restarted and new session": [
+        act(LISTEN), user("greet"), act("utter_greet"), act(LISTEN), Restarted(),
+        act(LISTEN), user("ask_asylum"), act("action_answer_topic"), act(LISTEN),
+        act("action_session_start"), SessionStarted(), act(LISTEN), user("greet"),
+        act("utter_greet"), act(LISTEN),
+    ],
+    "form": [
+        act(LISTEN), user("ask_asylum"), act("country_form"), ActiveLoop("country_form"),
+        SlotSet("requested_slot", "country"), act(LISTEN), user("deny"),
+        act("country_form"), act(LISTEN), user("inform_country", country="de"),
+        SlotSet("country", "de"), act("country_form"), ActiveLoop(None),
+        SlotSet("requested_slot", None), act("action_answer_topic"), act(LISTEN),
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> Iterator[None]:
+    states.forget(None)
+    yield
+    states.forget(None)
+
+
+def rasas(tracker: DialogueStateTracker, **way: object) -> list[dict[str, object]]:
+    return states._rasa_past_states(tracker, DOMAIN, **way)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+def test_states_grow_as_rasa_builds_them(name: str) -> None:
+    tracker = DialogueStateTracker("child", DOMAIN.slots)
+    for event in CONVERSATIONS[name]:
+        tracker.update(event)
+        for way in WAYS:
+            assert states.past_states(tracker, DOMAIN, **way) == rasas(tracker, **way), way
+
+
+def test_a_tracker_loaded_afresh_is_built_again() -> None:
+    events = CONVERSATIONS["plain"]
+    first = DialogueStateTracker.from_events("child", events[:6], DOMAIN.slots)
+    states.past_states(first, DOMAIN)
+    again = DialogueStateTracker.from_events("child", events, DOMAIN.slots)
+    assert states.past_states(again, DOMAIN) == rasas(again)
+
+
+def test_callers_get_their_own_copy() -> None:
+    tracker = DialogueStateTracker.from_events("child", CONVERSATIONS["plain"], DOMAIN.slots)
+    for state in states.past_states(tracker, DOMAIN):
+        for sub in state.values():
+            sub.clear()
+    assert states.past_states(tracker, DOMAIN) == rasas(tracker)
+
+
+def test_forget_drops_a_conversation() -> None:
+    for sender in ("a", "b"):
+        tracker = DialogueStateTracker.from_events(sender, CONVERSATIONS["plain"], DOMAIN.slots)
+        states.past_states(tracker, DOMAIN)
+    states.forget("a")
+    assert {key[0] for key in states._kept} == {"b"}
+    states.forget(None)
+    assert not states._kept
+
+
+def test_only_so_many_conversations_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(states, "KEPT", 3)
+    for number in range(5):
+        tracker = DialogueStateTracker.from_events(
+            f"child{number}", CONVERSATIONS["plain"], DOMAIN.slots
+        )
+        states.past_states(tracker, DOMAIN)
+    assert [key[0] for key in states._kept] == ["child2", "child3", "child4"]
