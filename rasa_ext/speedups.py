@@ -35,6 +35,8 @@ Measured with cProfile on Lantern turns (see bench/load.py for the figures):
   domain, after asking whether the domain is empty: Rasa answers by
   building an empty domain and comparing both as dicts, every message. Here
   a domain found not empty is remembered so.
+* Before each action Rasa copies the tracker by replaying every event of the
+  session on a new one. Here the copy takes the state the events left.
 * The policies' dialogue states are built once per event, not once per
   prediction from the start of the session (rasa_ext.states).
 
@@ -44,6 +46,7 @@ Measured with cProfile on Lantern turns (see bench/load.py for the figures):
 from __future__ import annotations
 
 import asyncio
+import copy
 import weakref
 from functools import cache
 from typing import Any
@@ -58,6 +61,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -151,6 +155,33 @@ def _create_x(self: LogisticRegressionClassifier, messages: list[Message]) -> cs
     the danger classifier (rasa_ext.danger) then joined the same row again.
     """
     return sparse.vstack([sentence_row(m, keep=True) for m in messages], format="csr")
+
+
+_rasa_copy_tracker = DialogueStateTracker.copy
+
+
+def _copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
+    """DialogueStateTracker.copy without replaying every event; the same tracker.
+
+    Every change to a tracker's state comes from applying an event, so the
+    copy takes the state the events left: the same event objects, slot copies
+    (values shared, as a replay shares them with the events), a loop of its
+    own (events change it in place). As Rasa's copy, it has no model or
+    assistant id and no sender source. A tracker whose oldest events fell out
+    of a bounded history is replayed, as Rasa does.
+    """
+    if self._max_event_history is not None:
+        return _rasa_copy_tracker(self)
+    new = self.init_copy()
+    new.events = new._create_events(list(self.events))
+    new.slots = {name: copy.copy(slot) for name, slot in self.slots.items()}
+    new._paused = self._paused
+    new.followup_action = self.followup_action
+    new.latest_action = self.latest_action
+    new.latest_message = self.latest_message
+    new.latest_bot_utterance = self.latest_bot_utterance
+    new.active_loop = copy.deepcopy(self.active_loop)
+    return new
 
 
 _rasa_is_empty = Domain.is_empty
@@ -259,5 +290,6 @@ def install() -> None:
     EndpointConfig.session = _session
     states.install()
     Domain.is_empty = _is_empty
+    DialogueStateTracker.copy = _copy_tracker
     # the processor builds its runner from this name when it loads a model
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

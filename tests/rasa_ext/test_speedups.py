@@ -19,8 +19,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
@@ -29,6 +29,8 @@ from scipy import sparse
 
 from rasa_ext import speedups, states
 from rasa_ext.danger import sentence_row
+from tests.rasa_ext.test_states import CONVERSATIONS
+from tests.rasa_ext.test_states import DOMAIN as STATES_DOMAIN
 
 ORIGINAL_VALIDATE = RemoteAction._validate_action_result
 ORIGINAL_RESOLVE = Event.resolve_by_type
@@ -37,6 +39,7 @@ ORIGINAL_COMBINE = vars(Message)["_combine_features"]
 ORIGINAL_SESSION = EndpointConfig.session
 ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
 ORIGINAL_IS_EMPTY = Domain.is_empty
+ORIGINAL_COPY = DialogueStateTracker.copy
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 
 
@@ -52,6 +55,7 @@ def installed() -> Iterator[None]:
     EndpointConfig.session = ORIGINAL_SESSION
     LogisticRegressionClassifier._create_X = ORIGINAL_CREATE_X
     Domain.is_empty = ORIGINAL_IS_EMPTY
+    DialogueStateTracker.copy = ORIGINAL_COPY
     DialogueStateTracker.past_states = ORIGINAL_PAST_STATES
 
 
@@ -270,3 +274,37 @@ def test_a_domain_is_empty_as_rasa_says(installed: None) -> None:
 
 def test_the_dialogue_states_are_built_as_they_grow(installed: None) -> None:
     assert DialogueStateTracker.past_states is states.past_states
+
+
+def state_of(tracker: DialogueStateTracker) -> dict[str, Any]:
+    """Everything a tracker holds, comparable."""
+    return {
+        **tracker.current_state(EventVerbosity.ALL),
+        "events": list(tracker.events),
+        "slot_values": {name: slot.value for name, slot in tracker.slots.items()},
+        "slots_set": {name: slot.has_been_set for name, slot in tracker.slots.items()},
+        "active_loop": tracker.active_loop,
+        "latest_action": tracker.latest_action,
+        "latest_bot_utterance": tracker.latest_bot_utterance,
+        "ids": (tracker.model_id, tracker.assistant_id, tracker.sender_source),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+def test_a_tracker_copy_is_the_one_rasa_makes(name: str) -> None:
+    tracker = DialogueStateTracker("child", STATES_DOMAIN.slots)
+    tracker.model_id, tracker.assistant_id = "model", "lantern"
+    for event in CONVERSATIONS[name]:
+        tracker.update(event)
+        ours = speedups._copy_tracker(tracker)
+        assert state_of(ours) == state_of(ORIGINAL_COPY(tracker))
+        # and a copy of its own: events applied to it leave the original as it was
+        before = state_of(tracker)
+        ours.update_with_events([ActiveLoop("country_form"), SlotSet("country", "fr")], None)
+        assert state_of(tracker) == before
+
+
+def test_a_bounded_history_is_copied_as_rasa_copies_it() -> None:
+    events = CONVERSATIONS["plain"]
+    tracker = DialogueStateTracker.from_events("child", events, STATES_DOMAIN.slots, 4)
+    assert state_of(speedups._copy_tracker(tracker)) == state_of(ORIGINAL_COPY(tracker))
