@@ -71,9 +71,12 @@ async def send_text(
     )
 
 
-async def remember_message(svc: Services, chat_id: int, message_id: int) -> None:
-    """Note a message in a child's chat, so /hide can delete it later (ID only)."""
-    await asyncio.to_thread(svc.messages.record, svc.pseudonyms.ref(CHANNEL, chat_id), message_id)
+async def remember_message(svc: Services, chat_id: int, *message_ids: int) -> None:
+    """Note messages in a child's chat, so /hide can delete them later (IDs only)."""
+    if not message_ids:
+        return
+    chat_ref = svc.pseudonyms.ref(CHANNEL, chat_id)
+    await asyncio.to_thread(svc.messages.record, chat_ref, *message_ids)
 
 
 async def say(
@@ -166,38 +169,41 @@ async def deliver(
     A first contact's privacy notice comes last: the answer (the emergency
     card, if it is one) always comes first.
     """
-    sent = 0
+    sent: list[int] = []
     around_handoff = any(isinstance(r.custom.get("handoff"), dict) for r in replies)
     notice = any(r.custom.get("privacy_notice") is True for r in replies)
-    for reply in replies:
-        if reply.language:
-            svc.languages.remember(chat_ref, reply.language)
-        handoff = reply.custom.get("handoff")
-        if isinstance(handoff, dict) and svc.desk is not None:
-            sender = svc.pseudonyms.sender(CHANNEL, chat_id)
-            language = reply.language or fallback_language(svc, chat_ref, None)
-            await svc.desk.open(chat_id, sender, handoff, language)
-        elif reply.custom and not notice:
-            logger.info(
-                "reply.custom_ignored",
-                extra={
-                    "chat": await svc.pseudonyms.log_ref(chat_ref),
-                    "keys": sorted(reply.custom),
-                },
-            )
-        if not reply.text:
-            continue
-        parts = split_text(reply.text)
-        for i, part in enumerate(parts):
-            markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
-            message = await send_text(
-                bot, chat_id, part, markup, protect=reply.protect or around_handoff
-            )
-            await remember_message(svc, chat_id, message.message_id)
-            sent += 1
+    try:
+        for reply in replies:
+            if reply.language:
+                svc.languages.remember(chat_ref, reply.language)
+            handoff = reply.custom.get("handoff")
+            if isinstance(handoff, dict) and svc.desk is not None:
+                sender = svc.pseudonyms.sender(CHANNEL, chat_id)
+                language = reply.language or fallback_language(svc, chat_ref, None)
+                await svc.desk.open(chat_id, sender, handoff, language)
+            elif reply.custom and not notice:
+                logger.info(
+                    "reply.custom_ignored",
+                    extra={
+                        "chat": await svc.pseudonyms.log_ref(chat_ref),
+                        "keys": sorted(reply.custom),
+                    },
+                )
+            if not reply.text:
+                continue
+            parts = split_text(reply.text)
+            for i, part in enumerate(parts):
+                markup = keyboard(reply.buttons) if i == len(parts) - 1 else None
+                message = await send_text(
+                    bot, chat_id, part, markup, protect=reply.protect or around_handoff
+                )
+                sent.append(message.message_id)
+    finally:
+        # one transaction for the turn's replies, even when a later one failed
+        await remember_message(svc, chat_id, *sent)
     if notice:
         await say_privacy_notice(bot, svc, chat_id, fallback_language(svc, chat_ref, None))
-        sent += 1
     logger.info(
-        "reply.sent", extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "messages": sent}
+        "reply.sent",
+        extra={"chat": await svc.pseudonyms.log_ref(chat_ref), "messages": len(sent) + int(notice)},
     )

@@ -129,12 +129,15 @@ class Ingress:
                 if batch is None:
                     # The holder looks again after releasing, so nothing is stranded.
                     return
+                handled: list[int] = []  # the last one is not marked done yet
                 try:
-                    await self._handle_batch(key, batch)
+                    await self._handle_batch(key, batch, handled)
                 finally:
                     # Updates stored while we held the lease (here or by another
                     # replica) are ours: take them in the next round.
-                    more = await asyncio.to_thread(self.inbox.give_back, chat_ref, self.owner)
+                    more = await asyncio.to_thread(
+                        self.inbox.give_back, chat_ref, self.owner, handled[-1] if handled else None
+                    )
                 if not more and key not in self._again:
                     return
         except asyncio.CancelledError:
@@ -145,27 +148,31 @@ class Ingress:
         finally:
             self._draining.pop(key, None)
 
-    async def _handle_batch(self, key: str, batch: list[Unfinished]) -> None:
+    async def _handle_batch(self, key: str, batch: list[Unfinished], handled: list[int]) -> None:
+        """Handle a chat's updates in order; each one handled is appended to ``handled``.
+
+        take() started the first; each next one is started as the one before is
+        marked done, and give_back() marks the last done.
+        """
         if not batch:
             return
         renewer = asyncio.create_task(self._renew(key))
         try:
             for item in batch:
+                if handled:
+                    await asyncio.to_thread(self.inbox.advance, handled[-1], item.update_id)
                 await self._handle(item)
+                handled.append(item.update_id)
         finally:
             renewer.cancel()
 
     async def _handle(self, item: Unfinished) -> None:
-        update_id = item.payload["update_id"]
         update = self._parse(item.payload)
         self.metrics.queue_seconds.observe(max(0.0, time.time() - item.received_at))
         if update is not None:
             if item.started:
-                self.recovered.add(update_id)  # cut short before: Rasa replays, not redoes
-            else:
-                await asyncio.to_thread(self.inbox.start, update_id)
+                self.recovered.add(item.update_id)  # cut short before: Rasa replays, not redoes
             await self.application.process_update(update)
-        await asyncio.to_thread(self.inbox.mark_done, update_id)
         self.metrics.handled_seconds.observe(max(0.0, time.time() - item.received_at))
 
     async def _renew(self, key: str) -> None:

@@ -71,6 +71,7 @@ UNFINISHED = ("pending", "active")
 class Unfinished(NamedTuple):
     """An update stored but not handled to the end."""
 
+    update_id: int
     payload: dict[str, Any]
     started: bool  # handling began before (and was cut short): a retry replays
     received_at: float
@@ -121,15 +122,31 @@ def create_tables(tables: MetaData, engine: Engine) -> None:
 
 def _unfinished(conn: Connection, chat_ref: str | None) -> list[Unfinished]:
     rows = conn.execute(
-        select(updates.c.payload, updates.c.state, updates.c.received_at)
+        select(updates.c.update_id, updates.c.payload, updates.c.state, updates.c.received_at)
         .where(updates.c.chat_ref == chat_ref, updates.c.state.in_(UNFINISHED))
         .order_by(updates.c.update_id)
     ).all()
     return [
-        Unfinished(json.loads(r.payload), r.state == "active", r.received_at)
+        Unfinished(r.update_id, json.loads(r.payload), r.state == "active", r.received_at)
         for r in rows
         if r.payload
     ]
+
+
+def _start(conn: Connection, update_id: int) -> None:
+    """Note that handling began: if it is cut short, the retry is a replay."""
+    conn.execute(
+        update(updates)
+        .where(updates.c.update_id == update_id, updates.c.state == "pending")
+        .values(state="active")
+    )
+
+
+def _done(conn: Connection, update_id: int) -> None:
+    """The update is handled: keep its id (duplicates), drop its content."""
+    conn.execute(
+        update(updates).where(updates.c.update_id == update_id).values(state="done", payload=None)
+    )
 
 
 def _has_unfinished(conn: Connection, chat_ref: str | None) -> bool:
@@ -170,20 +187,7 @@ class UpdateInbox:
 
     def mark_done(self, update_id: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(updates)
-                .where(updates.c.update_id == update_id)
-                .values(state="done", payload=None)
-            )
-
-    def start(self, update_id: int) -> None:
-        """Note that handling began: if it is cut short, the retry is a replay."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(updates)
-                .where(updates.c.update_id == update_id, updates.c.state == "pending")
-                .values(state="active")
-            )
+            _done(conn, update_id)
 
     def waiting_chats(self, older_than_seconds: float = 0.0) -> list[str | None]:
         """Chats with updates received before the cutoff and not yet handled."""
@@ -202,19 +206,34 @@ class UpdateInbox:
         with self.engine.begin() as conn:
             return self._lease(conn, chat_ref, owner, seconds)
 
-    # A chat is drained as take → handle each → give_back, one transaction at
-    # each end (they were five: the inbox is most of the gateway's database work).
+    # A chat is drained as take → handle each → give_back: one transaction at
+    # each end and one between two updates (they were five per update; the inbox
+    # is most of the gateway's database work). An update is marked started in the
+    # transaction before it is handled, and done in the one after.
 
     def take(self, chat_ref: str | None, owner: str, seconds: float) -> list[Unfinished] | None:
-        """Take a chat's lease and its unfinished updates, in order; None if another holds it."""
+        """Take a chat's lease and its unfinished updates, in order, and start the first;
+        None if another holds it. ``started`` says whether an update was begun before."""
         with self.engine.begin() as conn:
             if not self._lease(conn, chat_ref or "", owner, seconds):
                 return None
-            return _unfinished(conn, chat_ref)
+            found = _unfinished(conn, chat_ref)
+            if found:
+                _start(conn, found[0].update_id)
+            return found
 
-    def give_back(self, chat_ref: str | None, owner: str) -> bool:
-        """Release a chat's lease; return whether updates arrived meanwhile (to take again)."""
+    def advance(self, done: int, following: int) -> None:
+        """Mark one update done and start the next one of the chat."""
         with self.engine.begin() as conn:
+            _done(conn, done)
+            _start(conn, following)
+
+    def give_back(self, chat_ref: str | None, owner: str, done: int | None = None) -> bool:
+        """Mark the last handled update done, release the chat's lease, and return
+        whether updates arrived meanwhile (to take again)."""
+        with self.engine.begin() as conn:
+            if done is not None:
+                _done(conn, done)
             _release(conn, chat_ref or "", owner)
             return _has_unfinished(conn, chat_ref)
 
@@ -287,10 +306,15 @@ class MessageLog:
         self.engine = engine
         create_tables(metadata, engine)
 
-    def record(self, chat_ref: str, message_id: int) -> None:
+    def record(self, chat_ref: str, *message_ids: int) -> None:
+        """Note messages in a chat, in one transaction."""
+        if not message_ids:
+            return
+        now = time.time()
         with self.engine.begin() as conn:
             conn.execute(
-                messages.insert().values(chat_ref=chat_ref, message_id=message_id, at=time.time())
+                messages.insert(),
+                [{"chat_ref": chat_ref, "message_id": i, "at": now} for i in message_ids],
             )
 
     def recent(self, chat_ref: str, within_seconds: float) -> list[int]:

@@ -92,8 +92,7 @@ async def test_a_chat_left_by_a_stopped_replica_is_taken_over_as_a_replay(
     # Replica "a" stored two updates, began the first, and died holding the lease.
     inbox.add(1, "chat-ref", message(1, 7))
     inbox.add(2, "chat-ref", message(2, 7))
-    inbox.start(1)
-    assert inbox.acquire("chat-ref", "a", 0.3)
+    assert inbox.take("chat-ref", "a", 0.3) is not None
     await b.resume()
     await asyncio.sleep(0.1)
     assert handled == []  # a's lease still holds

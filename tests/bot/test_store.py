@@ -19,7 +19,7 @@ def test_an_update_is_stored_once(inbox: UpdateInbox) -> None:
 
 
 def ids(inbox: UpdateInbox, chat_ref: str | None) -> list[tuple[int, bool]]:
-    """The chat's unfinished updates (taken and given back at once)."""
+    """The chat's unfinished updates (taken, which starts the first, and given back)."""
     taken = inbox.take(chat_ref, "reader", 30) or []
     inbox.give_back(chat_ref, "reader")
     return [(u.payload["update_id"], u.started) for u in taken]
@@ -29,8 +29,7 @@ def test_unfinished_updates_come_back_per_chat_in_order_until_done(inbox: Update
     for update_id in (3, 1, 2):
         inbox.add(update_id, "child", {"update_id": update_id})
     inbox.add(4, None, {"update_id": 4})
-    assert ids(inbox, "child") == [(1, False), (2, False), (3, False)]
-    inbox.start(1)
+    assert ids(inbox, "child") == [(1, False), (2, False), (3, False)]  # 1 is started now
     inbox.mark_done(2)
     assert ids(inbox, "child") == [(1, True), (3, False)]
     assert ids(inbox, None) == [(4, False)]
@@ -67,6 +66,19 @@ def test_a_chat_is_taken_with_its_updates_and_given_back(inbox: UpdateInbox) -> 
     taken = inbox.take(None, "replica-a", 30)  # updates without a chat have a lease too
     assert taken is not None and [u.payload["update_id"] for u in taken] == [2]
     assert inbox.take(None, "replica-b", 30) is None
+
+
+def test_updates_are_started_and_done_in_the_drains_transactions(inbox: UpdateInbox) -> None:
+    for update_id in (1, 2, 3):
+        inbox.add(update_id, "child", {"update_id": update_id})
+    taken = inbox.take("child", "replica-a", 30)
+    assert taken is not None and [u.update_id for u in taken] == [1, 2, 3]
+    assert [inbox.state(i) for i in (1, 2, 3)] == ["active", "pending", "pending"]
+    inbox.advance(1, 2)
+    assert [inbox.state(i) for i in (1, 2, 3)] == ["done", "active", "pending"]
+    assert inbox.give_back("child", "replica-a", done=2)  # 3 still waits
+    assert [inbox.state(i) for i in (1, 2, 3)] == ["done", "done", "pending"]
+    assert inbox.acquire("child", "replica-b", 30)  # released
 
 
 def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None:
