@@ -64,6 +64,7 @@ def write_endpoints(directory: Path, action_port: int) -> Path:
     path = directory / "endpoints.yml"
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+        "  enable_selective_domain: true\n"
         "nlg:\n  type: rasa_ext.nlg.CatalogueNLG\n"
         "tracker_store:\n  type: rasa_ext.tracker_store.CachedSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {directory}/rasa.db\n"
