@@ -63,11 +63,28 @@ GOOD: list[dict[str, Any]] = [
     {"events": [], "responses": []},
     {"events": [{"event": "slot", "name": "country", "value": "IT"}], "responses": []},
     {"responses": [{"response": "utter_greet"}]},
+    {
+        "events": [
+            {"event": "slot", "name": "language", "value": "ps", "timestamp": None},
+            {"event": "followup", "name": "action_answer_topic"},
+            {"event": "pause", "metadata": {"urgent": True}},
+            {"event": "bot", "text": "hi", "data": {"buttons": []}},
+            {"event": "user", "text": "salam", "parse_data": {"intent": {"name": "greet"}}},
+            {"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0},
+        ],
+        "responses": [{"response": "utter_menu", "language": "ps"}],
+    },
 ]
-BAD: list[dict[str, Any]] = [
+BAD: list[Any] = [
     {"events": "not a list"},
     {"events": [{"no_event_key": 1}]},
     {"responses": [42]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "name": 1}]},
+    {"events": [{"event": "slot", "name": "x", "timestamp": "yesterday"}]},
+    {"events": [{"event": "user", "parse_data": {"intent": {"name": 3}}}]},
+    {"events": [42]},
+    "not an answer",
 ]
 
 
@@ -88,6 +105,8 @@ def test_action_answers_are_judged_as_rasa_judges_them(
     assert outcome(RemoteAction._validate_action_result).startswith(
         "valid" if result in GOOD else "invalid"
     )
+    # valid answers take the quick path; the others get the full validator's error
+    assert speedups._quickly_valid(result) == (result in GOOD)
 
 
 def test_every_event_type_resolves_to_rasas_class(installed: None) -> None:
