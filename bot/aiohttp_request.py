@@ -91,8 +91,14 @@ class AiohttpRequest(BaseRequest):
         except asyncio.TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
-            # the class name says what failed when the message is empty
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            raise NetworkError(_described(err)) from err
+
+
+def _described(err: aiohttp.ClientError) -> str:
+    """What failed, without the URL: Bot API URLs carry the bot's token."""
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return f"aiohttp.{type(err).__name__}: cannot connect to {err.host}:{err.port}"
+    return f"aiohttp.{type(err).__name__}"
 
 
 def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:

@@ -106,14 +106,18 @@ async def test_a_slow_answer_times_out() -> None:
             await request.shutdown()
 
 
-async def test_no_server_is_a_network_error() -> None:
+async def test_no_server_is_a_network_error_that_does_not_show_the_token() -> None:
     request = AiohttpRequest()
     await request.initialize()
     try:
-        with pytest.raises(NetworkError):
+        with pytest.raises(NetworkError) as refused:
             await request.post(f"http://127.0.0.1:1/bot{TOKEN}/getMe")
+        with pytest.raises(NetworkError) as malformed:
+            await request.post(f"http://[bad/bot{TOKEN}/getMe")
     finally:
         await request.shutdown()
+    assert "127.0.0.1:1" in str(refused.value)
+    assert all(TOKEN not in str(e.value) for e in (refused, malformed))
 
 
 async def test_calls_need_initialize() -> None:
