@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tests.e2e.local_server import serve_locally
 
+KEEPALIVE_SECONDS = 2.0
 # Headers that describe one hop, not the request (RFC 9110, 7.6.1).
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -32,7 +33,11 @@ class Balancer:
     async def start(self) -> str:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=120),
-            connector=aiohttp.TCPConnector(limit=0),
+            # Idle upstream connections close before a backend's own keep-alive
+            # (Sanic's is 5 s) can close one under a request being forwarded:
+            # that race answered 502 to a Rasa server now and then, and Rasa
+            # drops a custom action that fails.
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
             auto_decompress=False,
         )
         app = web.Application(client_max_size=4 * 1024 * 1024)
