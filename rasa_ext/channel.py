@@ -5,10 +5,13 @@ drops every key of a reply it does not know. The gateway needs three more
 things, so this channel adds them on the same request shape:
 
 * **Failures are visible**: 503 when the action server is down, before the
-  message touches the tracker, so the gateway can say "one moment" and retry.
+  message touches the tracker, and when a custom action fails during the turn,
+  which is then not saved (rasa_ext.turns); the gateway says "one moment" and
+  retries.
 * **Retries are idempotent**: a request with ``replay: true`` whose
   ``message_id`` is already in the tracker gets back the replies that followed
-  it, instead of the message being processed a second time.
+  it, instead of the message being processed a second time. It looks under the
+  conversation's lock, so an earlier attempt still running finishes first.
 * **Replies keep their metadata** (``language``, ``direction``, ``utter_action``),
   which the gateway uses for its own fallback texts and for logs.
 
@@ -36,7 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_ext import speedups
+from rasa_ext import speedups, turns
 from rasa_ext.erasure import ErasureUnsupported, erase_conversation, purge_before
 
 logger = logging.getLogger(__name__)
@@ -116,7 +119,9 @@ class LanternInput(RestInput):  # type: ignore[misc]
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> LanternInput:
-        speedups.install()  # once per Rasa server, before the first message
+        # once per Rasa server, before the first message
+        speedups.install()
+        turns.install()
         # The same RASA_TOKEN as Rasa's own API (scripts/run exports it).
         return cls(os.environ.get("RASA_TOKEN") or None, retention_days())
 
@@ -146,7 +151,10 @@ class LanternInput(RestInput):  # type: ignore[misc]
 
             agent = request.app.ctx.agent
             if body.get("replay") and message_id:
-                replies = await _replies_to(agent, sender, message_id)
+                # The gateway gave up waiting on an earlier attempt, which may
+                # still be running: wait for it (and its save) before looking.
+                async with agent.lock_store.lock(sender):
+                    replies = await _replies_to(agent, sender, message_id)
                 if replies is not None:
                     logger.info("lantern.replay", extra={"message_id": message_id})
                     return response.json(replies)
@@ -167,6 +175,8 @@ class LanternInput(RestInput):  # type: ignore[misc]
                         message_id=message_id,
                     )
                 )
+            except turns.TurnAbandoned:
+                return response.json({"error": "custom action failed"}, status=503)
             except Exception:
                 # Logged without the text: it is a child's message.
                 logger.exception("lantern.message_failed", extra={"message_id": message_id})

@@ -8,6 +8,7 @@ reaching the same replica.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +30,8 @@ class Balancer:
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        # a test's fault: requests it picks are answered 502 and not forwarded
+        self.fails: Callable[[web.Request], bool] = lambda _: False
 
     async def start(self) -> str:
         self._session = aiohttp.ClientSession(
@@ -53,6 +56,8 @@ class Balancer:
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
+        if self.fails(request):
+            return web.Response(status=502)
         index = next(self._next)
         self.counts[index] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 
+from bot.logs import Pseudonyms
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.local_server import serve_locally
 
@@ -355,3 +357,13 @@ async def stub_rasa() -> AsyncIterator[StubRasa]:
     await stub.start()
     yield stub
     await stub.stop()
+
+
+async def tracker_of(rasa_url: str, chat_id: int) -> dict[str, Any]:
+    """The Rasa tracker of a Telegram chat, whose sender is the chat's keyed hash."""
+    sender = Pseudonyms(PSEUDONYM_KEY.encode()).sender("telegram", chat_id)
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(
+            f"{rasa_url}/conversations/{sender}/tracker", params={"token": RASA_TOKEN}
+        )
+    return answer.json()  # type: ignore[no-any-return]

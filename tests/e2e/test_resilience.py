@@ -11,11 +11,10 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.logs import Pseudonyms
 from catalogue import default_catalogue
 from tests.e2e import fake_telegram as tg
+from tests.e2e.balancer import Balancer
 from tests.e2e.conftest import (
-    PSEUDONYM_KEY,
     RASA_TOKEN,
     TOKEN,
     Gateway,
@@ -26,6 +25,7 @@ from tests.e2e.conftest import (
     start_rasa,
     status,
     stop,
+    tracker_of,
     wait_http,
     write_endpoints,
 )
@@ -205,16 +205,56 @@ async def test_action_server_down_then_up_with_the_real_rasa(
         # Arabic (Telegram's hint), then the greeting
         assert sent[1]["text"] == CAT.text("utter_choose_language", "ar")
         assert sent[2]["text"] == CAT.text("utter_greet", "ar")
-        sender = Pseudonyms(PSEUDONYM_KEY.encode()).sender("telegram", 206)
-        async with httpx.AsyncClient() as client:
-            tracker = (
-                await client.get(
-                    f"http://127.0.0.1:{rasa_port}/conversations/{sender}/tracker",
-                    params={"token": RASA_TOKEN},
-                )
-            ).json()
+        tracker = await tracker_of(f"http://127.0.0.1:{rasa_port}", 206)
         users = [e for e in tracker["events"] if e["event"] == "user"]
         assert [e["text"] for e in users] == ["hello"], "the message reached Rasa exactly once"
         assert tracker["slots"]["language"] == "ar"
     finally:
         stop(*(p for p in (rasa, actions) if p is not None))
+
+
+async def test_a_custom_action_failing_mid_turn_is_retried_not_lost(
+    telegram: FakeTelegram,
+    model: str,
+    tmp_path: Path,
+    gateway_factory: Callable[..., Gateway],
+) -> None:
+    """Rasa alone would save the turn without the failed action's answer; here the
+    turn is not saved, the gateway retries, and the child gets the whole answer once."""
+    action_port, rasa_port = free_port(), free_port()
+    actions = start_actions(action_port, tmp_path / "a.log")
+    proxy = Balancer([f"http://127.0.0.1:{action_port}"])
+    calls: list[str] = []
+
+    def second_action_call_fails(request: web.Request) -> bool:
+        if request.path != "/webhook":
+            return False  # health probes pass
+        calls.append(request.path)
+        return len(calls) == 2
+
+    proxy.fails = second_action_call_fails
+    proxy_port = int((await proxy.start()).rsplit(":", 1)[1])
+    rasa = start_rasa(model, write_endpoints(tmp_path, proxy_port), rasa_port, tmp_path / "r.log")
+    try:
+        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{action_port}/health", 120, actions)
+        await asyncio.to_thread(
+            wait_http, f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa
+        )
+        gateway_factory(telegram.url, f"http://127.0.0.1:{rasa_port}").start()
+        await telegram.push(tg.text(207, "i need a doctor", language="en"))
+        sent = await telegram.wait_sent(207, 2, timeout=90)
+        assert sent[0]["text"] == CAT.text("gateway.one_moment", "en")
+        assert len(calls) > 2, "the turn failed at the second action call and was run again"
+        # the same message from another child, with nothing failing: the same answer
+        await telegram.push(tg.text(208, "i need a doctor", language="en"))
+        expected = await telegram.wait_sent(208, 1, timeout=60)
+        await asyncio.sleep(1)  # anything more for either child would have arrived by now
+        answer = telegram.sent(207)[1:]
+        assert [m["text"] for m in answer] == [m["text"] for m in telegram.sent(208)]
+        assert answer[-1].get("reply_markup") == expected[-1].get("reply_markup")
+        tracker = await tracker_of(f"http://127.0.0.1:{rasa_port}", 207)
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        assert [e["text"] for e in users] == ["i need a doctor"], "in the tracker exactly once"
+    finally:
+        stop(rasa, actions)
+        await proxy.stop()

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from rasa_ext import turns
 from rasa_ext.channel import ActionServerProbe, LanternInput, _public, _replies_to, retention_days
 
 
@@ -64,3 +70,47 @@ def test_the_erasure_endpoint_refuses_without_the_token() -> None:
     assert guarded.authorised(request("secret"))
     assert not guarded.authorised(request("wrong")) and not guarded.authorised(request(None))
     assert not LanternInput(token=None).authorised(request("anything"))
+
+
+def webhook(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[Any], Awaitable[Any]]:
+    """The channel's POST /webhook handler, to call with a stand-in request."""
+    hook = LanternInput().blueprint(on_new_message)
+    (route,) = [r for r in hook._future_routes if r.uri == "/webhook"]
+    return route.handler  # type: ignore[no-any-return]
+
+
+def request(agent: Any, **body: Any) -> Any:
+    return SimpleNamespace(json=body, app=SimpleNamespace(ctx=SimpleNamespace(agent=agent)))
+
+
+async def test_a_turn_stopped_by_a_failed_action_answers_503() -> None:
+    async def failing(_: UserMessage) -> None:
+        raise turns.TurnAbandoned("action_answer")
+
+    agent = SimpleNamespace(action_endpoint=None)
+    answer = await webhook(failing)(request(agent, sender="s", message="hi", message_id="tg:1"))
+    assert answer.status == 503, "the gateway retries; nothing of the turn was saved"
+
+
+async def test_a_replay_waits_for_an_attempt_still_running() -> None:
+    """The gateway gave up waiting, but Rasa is still on the first attempt."""
+    store, locks = InMemoryTrackerStore(Domain.empty()), InMemoryLockStore()
+    agent = SimpleNamespace(tracker_store=store, lock_store=locks, action_endpoint=None)
+    processed: list[str | None] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        processed.append(message.message_id)
+
+    handler = webhook(on_new_message)
+    retry = request(agent, sender="s", message="hi", message_id="tg:1", replay=True)
+    async with locks.lock("s"):  # the first attempt holds the conversation
+        replay = asyncio.create_task(handler(retry))
+        await asyncio.sleep(0.3)
+        assert not replay.done()
+        first = [UserUttered("hi", message_id="tg:1"), BotUttered("hello")]
+        await store.save(DialogueStateTracker.from_events("s", first))
+    answer = await replay
+    assert [m["text"] for m in json.loads(answer.body)] == ["hello"]
+    assert processed == [], "not processed a second time"
