@@ -16,6 +16,12 @@ again has no other effect.
 
 An action that *rejects* (``ActionExecutionRejection``, e.g. a form's
 validation) is Rasa's normal flow and stays so.
+
+A call to the action server also gives up sooner than Rasa's five minutes. The
+actions answer in milliseconds; a server that hangs would hold the child's
+conversation (its lock) long after the gateway stopped waiting (RASA_TIMEOUT,
+30 s by default) and Rasa's lock had expired (60 s), and could then save a turn
+that the retry has already run again.
 """
 
 from __future__ import annotations
@@ -25,10 +31,14 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+import rasa.core.actions.action
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.processor import MessageProcessor
 
 logger = logging.getLogger(__name__)
+
+# Below the gateway's RASA_TIMEOUT default (30 s) and Rasa's lock lifetime (60 s).
+ACTION_TIMEOUT_SECONDS = 20
 
 # The custom actions that failed within the processor step running now. A list
 # (not a flag) so that a failure inside a task started by that step still counts.
@@ -88,6 +98,8 @@ async def _extract_slots_or_stop(self: MessageProcessor, *args: Any, **kwargs: A
 
 def install() -> None:
     """Stop turns at a failed custom action (idempotent)."""
+    # RemoteAction.run passes this module constant with every action call
+    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_SECONDS
     RemoteAction.run = _noting_failure
     MessageProcessor._run_action = _run_action_or_stop
     MessageProcessor.run_action_extract_slots = _extract_slots_or_stop

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import rasa.core.actions.action
 from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
@@ -24,6 +26,7 @@ DOMAIN = Domain.from_yaml(
     'version: "3.1"\nslots:\n  country:\n    type: text\n    mappings: [{type: custom}]\n'
     "actions: [action_answer]"
 )
+ORIGINAL_TIMEOUT = rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT
 ORIGINALS = (
     RemoteAction.run,
     MessageProcessor._run_action,
@@ -35,6 +38,7 @@ ORIGINALS = (
 def installed() -> Iterator[None]:
     turns.install()
     yield
+    rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ORIGINAL_TIMEOUT
     (
         RemoteAction.run,
         MessageProcessor._run_action,
@@ -51,7 +55,10 @@ async def action_server() -> AsyncIterator[Callable[[Answer], str]]:
     answers: list[Answer] = []
 
     async def webhook(request: web.Request) -> web.Response:
-        return answers[-1](await request.json())
+        answer = answers[-1](await request.json())
+        if answer.status == 504:  # stands for a server that hangs
+            await asyncio.sleep(30)
+        return answer
 
     app = web.Application()
     app.router.add_post("/webhook", webhook)
@@ -101,6 +108,19 @@ async def test_a_failing_action_server_stops_the_turn(
 async def test_an_unreachable_action_server_stops_the_turn(installed: None) -> None:
     with pytest.raises(turns.TurnAbandoned):
         await run_answer("http://127.0.0.1:1/webhook")
+
+
+async def test_a_hanging_action_server_stops_the_turn_in_time(
+    installed: None, action_server: Callable[[Answer], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT == turns.ACTION_TIMEOUT_SECONDS
+    monkeypatch.setattr(rasa.core.actions.action, "DEFAULT_REQUEST_TIMEOUT", 0.5)
+    url = action_server(lambda _: web.Response(status=504))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(turns.TurnAbandoned):
+        await run_answer(url)
+    assert loop.time() - began < 5
 
 
 async def test_an_invalid_answer_stops_the_turn(
@@ -169,6 +189,7 @@ def test_install_is_idempotent() -> None:
         assert RemoteAction.run is turns._noting_failure
         assert turns._remote_run is ORIGINALS[0]
     finally:
+        rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ORIGINAL_TIMEOUT
         (
             RemoteAction.run,
             MessageProcessor._run_action,
