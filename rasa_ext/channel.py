@@ -39,7 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_ext import speedups, turns
+from rasa_ext import action_calls, speedups, turns
 from rasa_ext.erasure import ErasureUnsupported, erase_conversation, purge_before
 
 logger = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ class LanternInput(RestInput):  # type: ignore[misc]
         # once per Rasa server, before the first message
         speedups.install()
         turns.install()
+        action_calls.install()
         # The same RASA_TOKEN as Rasa's own API (scripts/run exports it).
         return cls(os.environ.get("RASA_TOKEN") or None, retention_days())
 

@@ -1,0 +1,114 @@
+"""An action call carries the last turns; what the actions read from them is unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from actions.handoff import transcript, two_fallbacks_in_a_row
+from actions.session import first_contact
+from rasa_ext import action_calls
+from rasa_ext.action_calls import ACTION_TURNS, recent_events
+
+DOMAIN = Domain.from_yaml(
+    'version: "3.1"\nintents: [greet, nlu_fallback]\n'
+    "slots:\n  country:\n    type: text\n    mappings: [{type: custom}]\n"
+    "actions: [action_answer]"
+)
+ORIGINAL = RemoteAction._action_call_format
+
+
+@pytest.fixture
+def installed() -> Iterator[None]:
+    action_calls.install()
+    yield
+    RemoteAction._action_call_format = ORIGINAL
+
+
+def turn(i: int, intent: str = "greet", text: str | None = None) -> list[Event]:
+    """A child's message and the assistant's answer."""
+    return [
+        UserUttered(
+            text or f"message {i}",
+            {"name": intent, "confidence": 0.9},
+            message_id=f"tg:{i}",
+        ),
+        ActionExecuted("action_answer"),
+        BotUttered(f"answer {i}"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+def conversation(turns: int, **last: str) -> DialogueStateTracker:
+    events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
+    events += [SlotSet("country", "IT"), ActionExecuted("action_listen")]
+    for i in range(turns - 1):
+        events += turn(i, text=f"/button{i}" if i % 3 == 0 else None)
+    events += turn(turns - 1, **last)[:2]  # the answer action is running now
+    return DialogueStateTracker.from_events("child", events, DOMAIN.slots)
+
+
+def action() -> RemoteAction:
+    return RemoteAction("action_answer", EndpointConfig("http://actions/webhook"))
+
+
+def call(tracker: DialogueStateTracker) -> dict[str, Any]:
+    """The JSON body of an action call, as installed."""
+    return action()._action_call_format(tracker, DOMAIN)  # type: ignore[no-any-return]
+
+
+def rasas_call(tracker: DialogueStateTracker) -> dict[str, Any]:
+    return ORIGINAL(action(), tracker, DOMAIN)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("turns", [0, 1, ACTION_TURNS - 1])
+def test_a_short_conversation_goes_whole(installed: None, turns: int) -> None:
+    tracker = conversation(turns) if turns else DialogueStateTracker("child", DOMAIN.slots)
+    assert call(tracker) == rasas_call(tracker)
+
+
+def test_a_long_conversation_sends_its_last_turns_and_everything_else_as_rasa(
+    installed: None,
+) -> None:
+    tracker = conversation(40)
+    ours, rasas = call(tracker), rasas_call(tracker)
+    events = ours["tracker"].pop("events")
+    everything = rasas["tracker"].pop("events")
+    assert ours == rasas, "slots, latest message, domain choice and the rest as Rasa sends them"
+    assert events == everything[-len(events) :]
+    assert sum(e["event"] == "user" for e in events) == ACTION_TURNS
+    assert events[0]["event"] == "user"
+
+
+def test_what_the_actions_read_is_the_same(installed: None) -> None:
+    for last in ({}, {"intent": "nlu_fallback"}):
+        tracker = conversation(40, **last)
+        events = call(tracker)["tracker"]["events"]
+        everything = rasas_call(tracker)["tracker"]["events"]
+        assert transcript(events) == transcript(everything), "the handoff card's messages"
+        assert two_fallbacks_in_a_row(events) == two_fallbacks_in_a_row(everything)
+        assert first_contact(events) == first_contact(everything)
+    fresh = DialogueStateTracker.from_events("child", [ActionExecuted("action_listen")])
+    assert first_contact(call(fresh)["tracker"]["events"])
+
+
+def test_recent_events_counts_user_messages_from_the_end() -> None:
+    events = [e for i in range(5) for e in turn(i)]
+    assert recent_events(events, 2) == events[12:]
+    assert recent_events(events, 5) == events
+    assert recent_events(events, 6) == events
+    assert recent_events([], 3) == []
