@@ -14,6 +14,13 @@ applied events are not the kept ones plus new ones (a reverted turn, a loop
 undone, a restart, a new session, a tracker loaded afresh), everything is built
 again as Rasa builds it. The same code as Rasa's ``states_for_tracker_history``
 runs, step by step; callers get their own copy of the states, as before.
+
+Which events are applied is found out the same way: Rasa's ``applied_events``
+walks the whole session on every call, five times a message. When the tracker
+is the one seen last with events appended (its last event seen is the same
+object) and none of them can undo anything (a reversion, restart, new session
+or loop event, or a loop's action), the new events are simply applied too, and
+only they are looked at.
 """
 
 from __future__ import annotations
@@ -24,13 +31,23 @@ from typing import Any
 
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 # conversations whose states are kept (a few ways of asking each); enough for
 # the conversations in flight on one worker
 KEPT = 768
 _rasa_past_states = DialogueStateTracker.past_states
+# events after which applied_events must be worked out from the start of the session
+_UNDOING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)
 
 
 @dataclass
@@ -42,6 +59,9 @@ class _History:
     states: list[State] = field(default_factory=list)  # one per action among them
     last_ml_action: Any = None  # states_for_tracker_history's two running values
     turn_was_hidden: bool = False
+    seen: int = 0  # how many of the tracker's events were looked at
+    last_seen: Event | None = None  # the last of them
+    loops: frozenset[str] = frozenset()  # the loops among them, as applied_events counts
 
 
 _kept: collections.OrderedDict[tuple[Any, ...], _History] = collections.OrderedDict()
@@ -91,6 +111,21 @@ def _extends(applied: list[Event], kept: list[Event]) -> bool:
     return len(applied) >= len(kept) and all(a is k for a, k in zip(applied, kept, strict=False))
 
 
+def _appended(tracker: DialogueStateTracker, history: _History) -> list[Event] | None:
+    """The tracker's events since it was last seen, if they are all simply applied;
+    None when applied_events must be asked."""
+    events, seen = tracker.events, history.seen
+    if seen == 0 or len(events) < seen or events[seen - 1] is not history.last_seen:
+        return None  # another tracker (loaded afresh, or a copy that went elsewhere)
+    new = [events[i] for i in range(seen, len(events))]
+    for event in new:
+        if isinstance(event, _UNDOING) or (
+            isinstance(event, ActionExecuted) and event.action_name in history.loops
+        ):
+            return None
+    return new
+
+
 def _copy(states: list[State]) -> list[State]:
     """States callers may change (featurizers remove user text): two levels of dicts,
     whose values are strings and tuples."""
@@ -107,16 +142,27 @@ def past_states(
     """``DialogueStateTracker.past_states``, building only the states of new events."""
     frozen_rule_only = repr(sorted((rule_only_data or {}).items()))
     key = (self.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, frozen_rule_only)
-    applied = self.applied_events()
-    history = _kept.get(key)
-    if history is None or not _extends(applied, history.events):
-        history = _History(replay=self.init_copy())
+    kept = _kept.get(key)
+    appended = _appended(self, kept) if kept is not None else None
+    if kept is not None and appended is not None:
+        history, new = kept, appended
+    else:
+        applied = self.applied_events()
+        if kept is None or not _extends(applied, kept.events):
+            history = _History(replay=self.init_copy())
+        else:
+            history = kept
+        new = applied[len(history.events) :]
+        history.loops = frozenset(
+            e.name for e in self.events if isinstance(e, ActiveLoop) and e.name
+        )
+    history.seen, history.last_seen = len(self.events), self.events[-1] if self.events else None
     _kept[key] = history
     _kept.move_to_end(key)
     while len(_kept) > KEPT:
         _kept.popitem(last=False)
     args = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    for event in applied[len(history.events) :]:
+    for event in new:
         if isinstance(event, ActionExecuted):
             _step(history, domain, event.hide_rule_turn, *args)
         history.replay.update(event)

@@ -158,3 +158,34 @@ def test_only_so_many_conversations_are_kept(monkeypatch: pytest.MonkeyPatch) ->
         )
         states.past_states(tracker, DOMAIN)
     assert [key[0] for key in states._kept] == ["child2", "child3", "child4"]
+
+
+def test_appended_events_are_applied_without_walking_the_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walks: list[int] = []
+    rasas_applied = DialogueStateTracker.applied_events
+
+    def counted(self: DialogueStateTracker) -> list[Event]:
+        walks.append(len(self.events))
+        return rasas_applied(self)
+
+    monkeypatch.setattr(DialogueStateTracker, "applied_events", counted)
+    tracker = DialogueStateTracker("child", DOMAIN.slots)
+    for event in CONVERSATIONS["plain"]:
+        tracker.update(event)
+        states.past_states(tracker, DOMAIN)
+    # the first call, and the new session's start; none for the appended events after it
+    assert walks == [1, 2]
+
+
+def test_a_copy_that_went_elsewhere_is_not_taken_for_the_tracker() -> None:
+    events = CONVERSATIONS["plain"]
+    tracker = DialogueStateTracker.from_events("child", events[:6], DOMAIN.slots)
+    states.past_states(tracker, DOMAIN)
+    elsewhere = tracker.copy()
+    elsewhere.update(ActionExecuted("action_other"))
+    states.past_states(elsewhere, DOMAIN)
+    for event in events[6:]:
+        tracker.update(event)
+        assert states.past_states(tracker, DOMAIN) == rasas(tracker)
