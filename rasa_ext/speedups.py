@@ -40,7 +40,12 @@ Measured with cProfile on Lantern turns (see bench/load.py for the figures):
 * Before each action Rasa copies the tracker by replaying every event of the
   session on a new one. Here the copy takes the state the events left.
 * The policies' dialogue states are built once per event, not once per
-  prediction from the start of the session (rasa_ext.states).
+  prediction from the start of the session, and the applied events are found
+  among the new events only (rasa_ext.states).
+* The rule policy formats every dialogue state of the session into a string
+  for a debug log line, three times a message, whether debug logging is on or
+  not: the largest cost left that grew with the conversation. Here it is
+  formatted only when the line will be written.
 
 ``install()`` is called when the Lantern channel starts.
 """
@@ -49,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import weakref
 from functools import cache
 from typing import Any
@@ -58,10 +64,11 @@ import numpy as np
 import rasa.core.processor
 from jsonschema import ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.core.domain import Domain
+from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.features import Features
@@ -231,6 +238,19 @@ def _copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
     return new
 
 
+_rasa_format_tracker_states = Policy.format_tracker_states
+# the logger of the rule policy, the only caller (its structlog line follows
+# Rasa's log level too)
+_rule_policy_logger = logging.getLogger("rasa.core.policies.rule_policy")
+
+
+def _format_tracker_states(states: list[State]) -> str:
+    """Policy.format_tracker_states, when the debug line it is for will be written."""
+    if not _rule_policy_logger.isEnabledFor(logging.DEBUG):
+        return ""
+    return _rasa_format_tracker_states(states)  # type: ignore[no-any-return]
+
+
 _rasa_is_empty = Domain.is_empty
 
 
@@ -338,5 +358,6 @@ def install() -> None:
     states.install()
     Domain.is_empty = _is_empty
     DialogueStateTracker.copy = _copy_tracker
+    Policy.format_tracker_states = staticmethod(_format_tracker_states)
     # the processor builds its runner from this name when it loads a model
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

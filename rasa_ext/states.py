@@ -15,12 +15,13 @@ undone, a restart, a new session, a tracker loaded afresh), everything is built
 again as Rasa builds it. The same code as Rasa's ``states_for_tracker_history``
 runs, step by step; callers get their own copy of the states, as before.
 
-Which events are applied is found out the same way: Rasa's ``applied_events``
-walks the whole session on every call, five times a message. When the tracker
-is the one seen last with events appended (its last event seen is the same
-object) and none of them can undo anything (a reversion, restart, new session
-or loop event, or a loop's action), the new events are simply applied too, and
-only they are looked at.
+Which events are applied is found out incrementally too, here and for Rasa's
+other callers (``applied_events`` is also asked twice per message by the
+processor): Rasa walks the whole session on every call. When a tracker is the
+one seen last with events appended (its last event seen is the same object)
+and none of them can undo anything (a reversion, restart, new session or loop
+event, or a loop's action), the new events are simply applied too, and only
+they are looked at; otherwise Rasa's walk runs.
 """
 
 from __future__ import annotations
@@ -46,8 +47,64 @@ from rasa.shared.core.trackers import DialogueStateTracker
 # the conversations in flight on one worker
 KEPT = 768
 _rasa_past_states = DialogueStateTracker.past_states
+_rasa_applied_events = DialogueStateTracker.applied_events
 # events after which applied_events must be worked out from the start of the session
 _UNDOING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)
+
+
+@dataclass
+class _Seen:
+    """How far a tracker's events were looked at."""
+
+    count: int = 0
+    last: Event | None = None  # the last of them
+    loops: frozenset[str] = frozenset()  # the loops among them, as applied_events counts
+
+    def appended(self, tracker: DialogueStateTracker) -> list[Event] | None:
+        """The tracker's events since, if they are all simply applied; None when
+        Rasa's applied_events must walk the session."""
+        events, count = tracker.events, self.count
+        if count == 0 or len(events) < count or events[count - 1] is not self.last:
+            return None  # another tracker (loaded afresh, or a copy that went elsewhere)
+        new = [events[i] for i in range(count, len(events))]
+        for event in new:
+            if isinstance(event, _UNDOING) or (
+                isinstance(event, ActionExecuted) and event.action_name in self.loops
+            ):
+                return None
+        return new
+
+    def update(self, tracker: DialogueStateTracker, walked: bool) -> None:
+        """Note the tracker's events as seen (after Rasa's walk: find its loops too)."""
+        events = tracker.events
+        self.count, self.last = len(events), events[-1] if events else None
+        if walked:
+            self.loops = frozenset(e.name for e in events if isinstance(e, ActiveLoop) and e.name)
+
+
+@dataclass
+class _Applied:
+    """A tracker's applied events so far, kept on the tracker itself."""
+
+    owner: int  # id() of that tracker: a shallow copy of it must not extend this list
+    events: list[Event]
+    seen: _Seen = field(default_factory=_Seen)
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """``DialogueStateTracker.applied_events``, looking only at events appended since."""
+    kept: _Applied | None = self.__dict__.get("_lantern_applied")
+    if kept is not None and kept.owner == id(self):
+        new = kept.seen.appended(self)
+        if new is not None:
+            kept.events.extend(new)
+            kept.seen.update(self, walked=False)
+            return list(kept.events)
+    applied: list[Event] = _rasa_applied_events(self)
+    kept = _Applied(id(self), list(applied))
+    kept.seen.update(self, walked=True)
+    self.__dict__["_lantern_applied"] = kept
+    return applied
 
 
 @dataclass
@@ -59,9 +116,7 @@ class _History:
     states: list[State] = field(default_factory=list)  # one per action among them
     last_ml_action: Any = None  # states_for_tracker_history's two running values
     turn_was_hidden: bool = False
-    seen: int = 0  # how many of the tracker's events were looked at
-    last_seen: Event | None = None  # the last of them
-    loops: frozenset[str] = frozenset()  # the loops among them, as applied_events counts
+    seen: _Seen = field(default_factory=_Seen)  # of the tracker that asked last
 
 
 _kept: collections.OrderedDict[tuple[Any, ...], _History] = collections.OrderedDict()
@@ -111,21 +166,6 @@ def _extends(applied: list[Event], kept: list[Event]) -> bool:
     return len(applied) >= len(kept) and all(a is k for a, k in zip(applied, kept, strict=False))
 
 
-def _appended(tracker: DialogueStateTracker, history: _History) -> list[Event] | None:
-    """The tracker's events since it was last seen, if they are all simply applied;
-    None when applied_events must be asked."""
-    events, seen = tracker.events, history.seen
-    if seen == 0 or len(events) < seen or events[seen - 1] is not history.last_seen:
-        return None  # another tracker (loaded afresh, or a copy that went elsewhere)
-    new = [events[i] for i in range(seen, len(events))]
-    for event in new:
-        if isinstance(event, _UNDOING) or (
-            isinstance(event, ActionExecuted) and event.action_name in history.loops
-        ):
-            return None
-    return new
-
-
 def _copy(states: list[State]) -> list[State]:
     """States callers may change (featurizers remove user text): two levels of dicts,
     whose values are strings and tuples."""
@@ -143,7 +183,7 @@ def past_states(
     frozen_rule_only = repr(sorted((rule_only_data or {}).items()))
     key = (self.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, frozen_rule_only)
     kept = _kept.get(key)
-    appended = _appended(self, kept) if kept is not None else None
+    appended = kept.seen.appended(self) if kept is not None else None
     if kept is not None and appended is not None:
         history, new = kept, appended
     else:
@@ -153,10 +193,7 @@ def past_states(
         else:
             history = kept
         new = applied[len(history.events) :]
-        history.loops = frozenset(
-            e.name for e in self.events if isinstance(e, ActiveLoop) and e.name
-        )
-    history.seen, history.last_seen = len(self.events), self.events[-1] if self.events else None
+    history.seen.update(self, walked=appended is None)
     _kept[key] = history
     _kept.move_to_end(key)
     while len(_kept) > KEPT:
@@ -179,3 +216,4 @@ def forget(sender_id: str | None) -> None:
 
 def install() -> None:
     DialogueStateTracker.past_states = past_states
+    DialogueStateTracker.applied_events = applied_events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,6 +12,7 @@ import pytest
 import rasa.core.processor
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -41,6 +43,8 @@ ORIGINAL_CREATE_X = LogisticRegressionClassifier._create_X
 ORIGINAL_IS_EMPTY = Domain.is_empty
 ORIGINAL_COPY = DialogueStateTracker.copy
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
+ORIGINAL_APPLIED = DialogueStateTracker.applied_events
+ORIGINAL_FORMAT = Policy.format_tracker_states
 
 
 @pytest.fixture
@@ -57,6 +61,8 @@ def installed() -> Iterator[None]:
     Domain.is_empty = ORIGINAL_IS_EMPTY
     DialogueStateTracker.copy = ORIGINAL_COPY
     DialogueStateTracker.past_states = ORIGINAL_PAST_STATES
+    DialogueStateTracker.applied_events = ORIGINAL_APPLIED
+    Policy.format_tracker_states = ORIGINAL_FORMAT
 
 
 GOOD: list[dict[str, Any]] = [
@@ -327,3 +333,15 @@ def test_a_bounded_history_is_copied_as_rasa_copies_it() -> None:
     events = CONVERSATIONS["plain"]
     tracker = DialogueStateTracker.from_events("child", events, STATES_DOMAIN.slots, 4)
     assert state_of(speedups._copy_tracker(tracker)) == state_of(ORIGINAL_COPY(tracker))
+
+
+def test_states_are_formatted_for_the_debug_log_only_when_it_is_written(
+    installed: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = DialogueStateTracker.from_events("child", CONVERSATIONS["plain"], STATES_DOMAIN.slots)
+    past = states._rasa_past_states(tracker, STATES_DOMAIN)
+    with caplog.at_level(logging.INFO, logger="rasa"):
+        assert Policy.format_tracker_states(past) == ""
+    with caplog.at_level(logging.DEBUG, logger="rasa"):
+        assert Policy.format_tracker_states(past) == ORIGINAL_FORMAT(past)
+        assert "[state 1]" in Policy.format_tracker_states(past)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import copy
 from collections.abc import Iterator
 
 import pytest
@@ -189,3 +191,27 @@ def test_a_copy_that_went_elsewhere_is_not_taken_for_the_tracker() -> None:
     for event in events[6:]:
         tracker.update(event)
         assert states.past_states(tracker, DOMAIN) == rasas(tracker)
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+def test_applied_events_grow_as_rasa_finds_them(name: str) -> None:
+    tracker = DialogueStateTracker("child", DOMAIN.slots)
+    for event in CONVERSATIONS[name]:
+        tracker.update(event)
+        ours = states.applied_events(tracker)
+        assert ours == states._rasa_applied_events(tracker)
+        ours.clear()  # the caller's own list
+        assert states.applied_events(tracker) == states._rasa_applied_events(tracker)
+
+
+def test_a_shallow_copy_keeps_its_own_applied_events() -> None:
+    events = CONVERSATIONS["plain"]
+    tracker = DialogueStateTracker.from_events("child", events[:6], DOMAIN.slots)
+    states.applied_events(tracker)
+    twin = copy.copy(tracker)
+    twin.events = collections.deque(tracker.events)
+    twin.update(ActionExecuted("action_other"))
+    assert states.applied_events(twin) == states._rasa_applied_events(twin)
+    for event in events[6:]:
+        tracker.update(event)
+        assert states.applied_events(tracker) == states._rasa_applied_events(tracker)
