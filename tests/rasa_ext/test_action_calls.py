@@ -53,13 +53,15 @@ def turn(i: int, intent: str = "greet", text: str | None = None) -> list[Event]:
     ]
 
 
-def conversation(turns: int, **last: str) -> DialogueStateTracker:
+def conversation(turns: int, fallbacks: int = 0) -> DialogueStateTracker:
+    """A session of ``turns`` messages, every third a button, the last ``fallbacks``
+    not understood; the answer to the last one is being given."""
     events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
     events += [SlotSet("country", "IT"), ActionExecuted("action_listen")]
-    for i in range(turns - 1):
-        events += turn(i, text=f"/button{i}" if i % 3 == 0 else None)
-    events += turn(turns - 1, **last)[:2]  # the answer action is running now
-    return DialogueStateTracker.from_events("child", events, DOMAIN.slots)
+    for i in range(turns):
+        intent = "nlu_fallback" if i >= turns - fallbacks else "greet"
+        events += turn(i, intent, text=f"/button{i}" if i % 3 == 0 else None)
+    return DialogueStateTracker.from_events("child", events[:-2], DOMAIN.slots)
 
 
 def action() -> RemoteAction:
@@ -95,12 +97,13 @@ def test_a_long_conversation_sends_its_last_turns_and_everything_else_as_rasa(
 
 
 def test_what_the_actions_read_is_the_same(installed: None) -> None:
-    for last in ({}, {"intent": "nlu_fallback"}):
-        tracker = conversation(40, **last)
+    for fallbacks in (0, 1, 2):
+        tracker = conversation(40, fallbacks)
         events = call(tracker)["tracker"]["events"]
         everything = rasas_call(tracker)["tracker"]["events"]
         assert transcript(events) == transcript(everything), "the handoff card's messages"
         assert two_fallbacks_in_a_row(events) == two_fallbacks_in_a_row(everything)
+        assert two_fallbacks_in_a_row(events) == (fallbacks == 2)
         assert first_contact(events) == first_contact(everything)
     fresh = DialogueStateTracker.from_events("child", [ActionExecuted("action_listen")])
     assert first_contact(call(fresh)["tracker"]["events"])
