@@ -244,11 +244,11 @@ _rasa_format_tracker_states = Policy.format_tracker_states
 _rule_policy_logger = logging.getLogger("rasa.core.policies.rule_policy")
 
 
-def _format_tracker_states(states: list[State]) -> str:
+def _format_tracker_states(tracker_states: list[State]) -> str:
     """Policy.format_tracker_states, when the debug line it is for will be written."""
     if not _rule_policy_logger.isEnabledFor(logging.DEBUG):
         return ""
-    return _rasa_format_tracker_states(states)  # type: ignore[no-any-return]
+    return _rasa_format_tracker_states(tracker_states)  # type: ignore[no-any-return]
 
 
 _rasa_is_empty = Domain.is_empty

@@ -182,16 +182,7 @@ async def test_failed_slot_validation_stops_the_turn_too(
     assert stopped.value.action == "action_validate_slot_mappings"
 
 
-def test_install_is_idempotent() -> None:
-    try:
-        turns.install()
-        turns.install()
-        assert RemoteAction.run is turns._noting_failure
-        assert turns._remote_run is ORIGINALS[0]
-    finally:
-        rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ORIGINAL_TIMEOUT
-        (
-            RemoteAction.run,
-            MessageProcessor._run_action,
-            MessageProcessor.run_action_extract_slots,
-        ) = ORIGINALS
+def test_install_is_idempotent(installed: None) -> None:
+    turns.install()
+    assert RemoteAction.run is turns._noting_failure
+    assert turns._remote_run is ORIGINALS[0], "the wrapper never wraps itself"
