@@ -76,7 +76,9 @@ async def remember_message(svc: Services, chat_id: int, *message_ids: int) -> No
     if not message_ids:
         return
     chat_ref = svc.pseudonyms.ref(CHANNEL, chat_id)
-    await asyncio.to_thread(svc.messages.record, chat_ref, *message_ids)
+    # written with the update being handled, when it is marked done
+    if not svc.messages.defer(chat_ref, *message_ids):
+        await asyncio.to_thread(svc.messages.record, chat_ref, *message_ids)
 
 
 async def say(

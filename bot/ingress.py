@@ -24,7 +24,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from bot.logs import Pseudonyms
 from bot.metrics import Metrics, update_kind
 from bot.services import App
-from bot.store import Unfinished, UpdateInbox
+from bot.store import Note, Unfinished, UpdateInbox, noting
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ class Ingress:
         update = self._parse(data)
         chat = update.effective_chat if update else None
         chat_ref = self.pseudonyms.ref("telegram", chat.id) if chat else None
+        if update is not None and (chat_ref or "") not in self._draining:
+            await self._accept_and_take(data, chat_ref)
+            return
         if not await asyncio.to_thread(self.inbox.add, data["update_id"], chat_ref, data):
             logger.info("update.duplicate", extra={"update_id": data["update_id"]})
             return
@@ -83,6 +86,30 @@ class Ingress:
             await asyncio.to_thread(self.inbox.mark_done, data["update_id"])
             return
         self.schedule(chat_ref)
+
+    async def _accept_and_take(self, data: dict[str, Any], chat_ref: str | None) -> None:
+        """Store an update of a chat nobody here drains, and take the chat, in one transaction.
+
+        The drain is registered before that transaction, so updates of the chat
+        arriving meanwhile leave their handling to it (and flag it to look again).
+        """
+        key = chat_ref or ""
+        self._again.discard(key)
+        taken: asyncio.Future[list[Unfinished] | None] = asyncio.get_running_loop().create_future()
+        self._draining[key] = asyncio.create_task(self._drain(chat_ref, taken), name=f"drain-{key}")
+        try:
+            stored, batch = await asyncio.to_thread(
+                self.inbox.add_and_take,
+                data["update_id"], chat_ref, data, self.owner, self.lease_seconds,
+            )  # fmt: skip
+        except BaseException:
+            taken.set_result(None)
+            raise
+        taken.set_result(batch)
+        if stored:
+            self.metrics.updates_in.labels(update_kind(data)).inc()
+        else:
+            logger.info("update.duplicate", extra={"update_id": data["update_id"]})
 
     def schedule(self, chat_ref: str | None) -> None:
         """Make sure this chat's unfinished updates get handled (here, or by the lease holder)."""
@@ -118,26 +145,42 @@ class Ingress:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
 
-    async def _drain(self, chat_ref: str | None) -> None:
+    async def _drain(
+        self, chat_ref: str | None, taken: asyncio.Future[list[Unfinished] | None] | None = None
+    ) -> None:
+        """Handle the chat's unfinished updates while this replica can take the chat.
+
+        ``taken``: the first round's batch, taken by ``accept`` with the update
+        it stored (None: not stored, or another replica holds the chat).
+        """
         key = chat_ref or ""
         try:
             while True:
-                self._again.discard(key)
-                batch = await asyncio.to_thread(
-                    self.inbox.take, chat_ref, self.owner, self.lease_seconds
-                )
-                if batch is None:
-                    # The holder looks again after releasing, so nothing is stranded.
-                    return
+                if taken is None:
+                    self._again.discard(key)
+                    batch = await asyncio.to_thread(
+                        self.inbox.take, chat_ref, self.owner, self.lease_seconds
+                    )
+                    if batch is None:
+                        # The holder looks again after releasing, so nothing is stranded.
+                        return
+                else:
+                    batch, taken = await taken, None
+                    if batch is None:
+                        if key in self._again:
+                            continue  # an update came meanwhile: see who has the chat
+                        return
                 handled: list[int] = []  # the last one is not marked done yet
+                noted: list[Note] = []  # message IDs noted and not written yet
                 try:
-                    await self._handle_batch(key, batch, handled)
+                    await self._handle_batch(key, batch, handled, noted)
                 finally:
                     # Updates stored while we held the lease (here or by another
                     # replica) are ours: take them in the next round.
                     more = await asyncio.to_thread(
-                        self.inbox.give_back, chat_ref, self.owner, handled[-1] if handled else None
-                    )
+                        self.inbox.give_back,
+                        chat_ref, self.owner, handled[-1] if handled else None, noted,
+                    )  # fmt: skip
                 if not more and key not in self._again:
                     return
         except asyncio.CancelledError:
@@ -148,11 +191,14 @@ class Ingress:
         finally:
             self._draining.pop(key, None)
 
-    async def _handle_batch(self, key: str, batch: list[Unfinished], handled: list[int]) -> None:
-        """Handle a chat's updates in order; each one handled is appended to ``handled``.
+    async def _handle_batch(
+        self, key: str, batch: list[Unfinished], handled: list[int], noted: list[Note]
+    ) -> None:
+        """Handle a chat's updates in order; each one handled is appended to ``handled``,
+        and the message IDs noted meanwhile to ``noted``.
 
         take() started the first; each next one is started as the one before is
-        marked done, and give_back() marks the last done.
+        marked done (its notes written), and give_back() marks the last done.
         """
         if not batch:
             return
@@ -160,19 +206,26 @@ class Ingress:
         try:
             for item in batch:
                 if handled:
-                    await asyncio.to_thread(self.inbox.advance, handled[-1], item.update_id)
-                await self._handle(item)
+                    await asyncio.to_thread(
+                        self.inbox.advance, handled[-1], item.update_id, list(noted)
+                    )
+                    noted.clear()
+                await self._handle(item, noted)
                 handled.append(item.update_id)
         finally:
             renewer.cancel()
 
-    async def _handle(self, item: Unfinished) -> None:
+    async def _handle(self, item: Unfinished, noted: list[Note]) -> None:
         update = self._parse(item.payload)
         self.metrics.queue_seconds.observe(max(0.0, time.time() - item.received_at))
         if update is not None:
             if item.started:
                 self.recovered.add(item.update_id)  # cut short before: Rasa replays, not redoes
-            await self.application.process_update(update)
+            with noting() as notes:
+                try:
+                    await self.application.process_update(update)
+                finally:
+                    noted += notes.close()
         self.metrics.handled_seconds.observe(max(0.0, time.time() - item.received_at))
 
     async def _renew(self, key: str) -> None:

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -133,6 +137,19 @@ def _unfinished(conn: Connection, chat_ref: str | None) -> list[Unfinished]:
     ]
 
 
+def _insert(
+    conn: Connection, update_id: int, chat_ref: str | None, payload: dict[str, Any]
+) -> None:
+    row = {
+        "update_id": update_id,
+        "chat_ref": chat_ref,
+        "state": "pending",
+        "payload": json.dumps(payload, ensure_ascii=False),
+        "received_at": time.time(),
+    }
+    conn.execute(updates.insert().values(**row))
+
+
 def _start(conn: Connection, update_id: int) -> None:
     """Note that handling began: if it is cut short, the retry is a replay."""
     conn.execute(
@@ -171,19 +188,29 @@ class UpdateInbox:
 
     def add(self, update_id: int, chat_ref: str | None, payload: dict[str, Any]) -> bool:
         """Store a new update; return False when this update_id was seen before."""
-        row = {
-            "update_id": update_id,
-            "chat_ref": chat_ref,
-            "state": "pending",
-            "payload": json.dumps(payload, ensure_ascii=False),
-            "received_at": time.time(),
-        }
         try:
             with self.engine.begin() as conn:
-                conn.execute(updates.insert().values(**row))
+                _insert(conn, update_id, chat_ref, payload)
         except IntegrityError:
             return False
         return True
+
+    def add_and_take(
+        self,
+        update_id: int,
+        chat_ref: str | None,
+        payload: dict[str, Any],
+        owner: str,
+        seconds: float,
+    ) -> tuple[bool, list[Unfinished] | None]:
+        """``add``, then ``take`` in the same transaction: whether the update is new, and
+        the chat's unfinished updates when the lease was free (None: held by another)."""
+        try:
+            with self.engine.begin() as conn:
+                _insert(conn, update_id, chat_ref, payload)
+                return True, self._take(conn, chat_ref, owner, seconds)
+        except IntegrityError:
+            return False, None
 
     def mark_done(self, update_id: int) -> None:
         with self.engine.begin() as conn:
@@ -215,25 +242,36 @@ class UpdateInbox:
         """Take a chat's lease and its unfinished updates, in order, and start the first;
         None if another holds it. ``started`` says whether an update was begun before."""
         with self.engine.begin() as conn:
-            if not self._lease(conn, chat_ref or "", owner, seconds):
-                return None
-            found = _unfinished(conn, chat_ref)
-            if found:
-                _start(conn, found[0].update_id)
-            return found
+            return self._take(conn, chat_ref, owner, seconds)
 
-    def advance(self, done: int, following: int) -> None:
-        """Mark one update done and start the next one of the chat."""
+    def _take(
+        self, conn: Connection, chat_ref: str | None, owner: str, seconds: float
+    ) -> list[Unfinished] | None:
+        if not self._lease(conn, chat_ref or "", owner, seconds):
+            return None
+        found = _unfinished(conn, chat_ref)
+        if found:
+            _start(conn, found[0].update_id)
+        return found
+
+    def advance(self, done: int, following: int, noted: Iterable[Note] = ()) -> None:
+        """Mark one update done, note the message IDs its handling noted, and start the
+        next update of the chat."""
         with self.engine.begin() as conn:
             _done(conn, done)
+            _note(conn, noted)
             _start(conn, following)
 
-    def give_back(self, chat_ref: str | None, owner: str, done: int | None = None) -> bool:
-        """Mark the last handled update done, release the chat's lease, and return
-        whether updates arrived meanwhile (to take again)."""
+    def give_back(
+        self, chat_ref: str | None, owner: str, done: int | None = None, noted: Iterable[Note] = ()
+    ) -> bool:
+        """Mark the last handled update done, note the message IDs noted while handling,
+        release the chat's lease, and return whether updates arrived meanwhile (to take
+        again)."""
         with self.engine.begin() as conn:
             if done is not None:
                 _done(conn, done)
+            _note(conn, noted)
             _release(conn, chat_ref or "", owner)
             return _has_unfinished(conn, chat_ref)
 
@@ -299,6 +337,72 @@ messages = Table(
 )
 
 
+class Note(NamedTuple):
+    """A message in a child's chat, to note in the message log."""
+
+    chat_ref: str
+    message_id: int
+
+
+class Notes:
+    """Message IDs noted while one update is handled, until the inbox transaction
+    that marks the update done writes them (bench/load.py: each transaction of its
+    own cost the gateway and PostgreSQL about 1 ms of CPU, two per message).
+
+    Tasks the handlers start share the object and may outlive the update: once
+    closed, it takes nothing more and such notes are written at once.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[Note] = []
+        self._closed = False
+        self._lock = threading.Lock()  # MessageLog reads it from worker threads
+
+    def add(self, chat_ref: str, message_ids: Iterable[int]) -> bool:
+        """Keep the IDs for the closing transaction; False once it is written."""
+        with self._lock:
+            if self._closed:
+                return False
+            self._rows += [Note(chat_ref, i) for i in message_ids]
+            return True
+
+    def pop(self, chat_ref: str) -> list[Note]:
+        """Take out the chat's notes (to write or erase them now)."""
+        with self._lock:
+            found = [n for n in self._rows if n.chat_ref == chat_ref]
+            self._rows = [n for n in self._rows if n.chat_ref != chat_ref]
+            return found
+
+    def close(self) -> list[Note]:
+        """Every note left, for the closing transaction; later ones are written at once."""
+        with self._lock:
+            self._closed = True
+            rows, self._rows = self._rows, []
+            return rows
+
+
+# The notes of the update being handled, in the task handling it and those it starts
+# (asyncio.to_thread carries it into worker threads too).
+_notes: ContextVar[Notes | None] = ContextVar("lantern_message_notes", default=None)
+
+
+@contextmanager
+def noting() -> Iterator[Notes]:
+    """Collect the message IDs noted in this context, for the update's closing transaction."""
+    notes = Notes()
+    token = _notes.set(notes)
+    try:
+        yield notes
+    finally:
+        _notes.reset(token)
+
+
+def _note(conn: Connection, noted: Iterable[Note]) -> None:
+    rows = [{"chat_ref": n.chat_ref, "message_id": n.message_id, "at": time.time()} for n in noted]
+    if rows:
+        conn.execute(messages.insert(), rows)
+
+
 class MessageLog:
     """Which messages are in which child's chat (IDs only, never text). Blocking: use a thread."""
 
@@ -306,21 +410,27 @@ class MessageLog:
         self.engine = engine
         create_tables(metadata, engine)
 
+    @staticmethod
+    def defer(chat_ref: str, *message_ids: int) -> bool:
+        """Leave the IDs to the transaction closing the update being handled, if there
+        is one; False when they must be recorded now. Does not block."""
+        notes = _notes.get()
+        return notes is not None and notes.add(chat_ref, message_ids)
+
     def record(self, chat_ref: str, *message_ids: int) -> None:
         """Note messages in a chat, in one transaction."""
         if not message_ids:
             return
-        now = time.time()
         with self.engine.begin() as conn:
-            conn.execute(
-                messages.insert(),
-                [{"chat_ref": chat_ref, "message_id": i, "at": now} for i in message_ids],
-            )
+            _note(conn, [Note(chat_ref, i) for i in message_ids])
 
     def recent(self, chat_ref: str, within_seconds: float) -> list[int]:
-        """Message IDs of a chat younger than ``within_seconds``, oldest first."""
+        """Message IDs of a chat younger than ``within_seconds``, oldest first, including
+        those the update being handled noted so far."""
         cutoff = time.time() - within_seconds
-        with self.engine.connect() as conn:
+        notes = _notes.get()
+        with self.engine.begin() as conn:
+            _note(conn, notes.pop(chat_ref) if notes is not None else ())
             rows = conn.execute(
                 select(messages.c.message_id)
                 .where(messages.c.chat_ref == chat_ref, messages.c.at >= cutoff)
@@ -329,6 +439,10 @@ class MessageLog:
         return [int(r.message_id) for r in rows]
 
     def forget(self, chat_ref: str) -> int:
+        """Erase a chat's message IDs, those noted by the update being handled too."""
+        notes = _notes.get()
+        if notes is not None:
+            notes.pop(chat_ref)
         return _deleted(self.engine, delete(messages).where(messages.c.chat_ref == chat_ref))
 
     def purge(self, older_than_seconds: float) -> int:

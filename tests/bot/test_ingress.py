@@ -14,7 +14,7 @@ from bot.ingress import Ingress
 from bot.logs import Pseudonyms
 from bot.metrics import Metrics
 from bot.services import App
-from bot.store import UpdateInbox
+from bot.store import MessageLog, UpdateInbox
 
 
 class RecordingApplication:
@@ -125,6 +125,54 @@ async def test_closing_cuts_a_slow_update_short_and_leaves_it_for_later(engine: 
     assert a.inbox.state(3) == "active"
     # and the lease was released: another replica takes the chat at once
     assert a.inbox.acquire(a.pseudonyms.ref("telegram", 4), "b", 3.0)
+
+
+async def test_a_flood_accepted_at_once_is_handled_once_per_update(engine: Engine) -> None:
+    handled: list[tuple[int, int]] = []
+    a, b = replica(engine, "a", handled), replica(engine, "b", handled)
+    updates = [message(n + 1, 2000 + n % 3) for n in range(45)]
+    # webhook calls overlap: a chat's next update arrives while the last is being stored
+    await asyncio.gather(*(random.choice((a, b)).accept(data) for data in updates))
+    await settle(a, b)
+    assert sorted(u for _, u in handled) == [u["update_id"] for u in updates]
+
+
+class NotingApplication(RecordingApplication):
+    """Notes each update's message, and a reply sent by a task that outlives the update."""
+
+    def __init__(self, handled: list[tuple[int, int]], log: MessageLog) -> None:
+        super().__init__(handled)
+        self.log = log
+        self.late: list[asyncio.Task[None]] = []
+
+    async def process_update(self, update: Update) -> None:
+        await super().process_update(update)
+        assert update.effective_chat is not None
+        ref = f"chat-{update.effective_chat.id}"
+        assert MessageLog.defer(ref, update.update_id)
+
+        async def reply_later() -> None:
+            await asyncio.sleep(0.2)
+            if not MessageLog.defer(ref, 1000 + update.update_id):
+                await asyncio.to_thread(self.log.record, ref, 1000 + update.update_id)
+
+        self.late.append(asyncio.create_task(reply_later()))
+
+
+async def test_message_ids_noted_while_handling_are_written_when_the_update_is_done(
+    engine: Engine,
+) -> None:
+    handled: list[tuple[int, int]] = []
+    log = MessageLog(engine)
+    app = NotingApplication(handled, log)
+    a = Ingress(cast(App, app), UpdateInbox(engine), Pseudonyms(b"k" * 16), set(), "a", Metrics())
+    assert not MessageLog.defer("chat-7", 1)  # no update being handled: record at once
+    for update_id in (1, 2, 3):
+        await a.accept(message(update_id, 7))
+    await settle(a)
+    assert log.recent("chat-7", 60) == [1, 2, 3]
+    await asyncio.gather(*app.late)  # after their update was done: written on their own
+    assert log.recent("chat-7", 60) == [1, 2, 3, 1001, 1002, 1003]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.store import LogSalts, MessageLog, UpdateInbox, log_salts, updates
+from bot.store import LogSalts, MessageLog, Note, UpdateInbox, log_salts, noting, updates
 
 
 @pytest.fixture
@@ -79,6 +79,43 @@ def test_updates_are_started_and_done_in_the_drains_transactions(inbox: UpdateIn
     assert inbox.give_back("child", "replica-a", done=2)  # 3 still waits
     assert [inbox.state(i) for i in (1, 2, 3)] == ["done", "done", "pending"]
     assert inbox.acquire("child", "replica-b", 30)  # released
+
+
+def test_an_update_is_stored_and_its_chat_taken_in_one_go(inbox: UpdateInbox) -> None:
+    inbox.add(1, "child", {"update_id": 1})
+    stored, taken = inbox.add_and_take(2, "child", {"update_id": 2}, "replica-a", 30)
+    assert stored and taken is not None and [u.update_id for u in taken] == [1, 2]
+    assert [inbox.state(i) for i in (1, 2)] == ["active", "pending"]
+    # held by replica-a: stored, not taken
+    assert inbox.add_and_take(3, "child", {"update_id": 3}, "replica-b", 30) == (True, None)
+    # seen before: neither stored again nor taken
+    assert inbox.add_and_take(2, "child", {"update_id": 2}, "replica-a", 30) == (False, None)
+    assert inbox.state(3) == "pending"
+
+
+def test_noted_message_ids_are_written_with_the_drains_transactions(
+    engine: Engine, inbox: UpdateInbox
+) -> None:
+    log = MessageLog(engine)
+    for update_id in (1, 2):
+        inbox.add(update_id, "child", {"update_id": update_id})
+    inbox.take("child", "replica-a", 30)
+    inbox.advance(1, 2, [Note("child", 11), Note("other", 12)])
+    inbox.give_back("child", "replica-a", done=2, noted=[Note("child", 13)])
+    assert log.recent("child", 60) == [11, 13] and log.recent("other", 60) == [12]
+
+
+def test_ids_noted_by_the_update_being_handled_count_for_hide_and_forget(engine: Engine) -> None:
+    log = MessageLog(engine)
+    log.record("child", 1)
+    with noting() as notes:
+        assert log.defer("child", 2) and log.defer("other", 3)
+        assert log.recent("child", 60) == [1, 2]  # /hide sees its own command's message
+        assert log.defer("child", 4)
+        assert log.forget("child") == 2  # /forget leaves nothing to write later
+        assert notes.close() == [Note("other", 3)]
+        assert not log.defer("child", 5)  # closed: the caller records it itself
+    assert not log.defer("child", 6)
 
 
 def test_done_updates_keep_no_message_and_are_purged(inbox: UpdateInbox) -> None:
