@@ -13,7 +13,9 @@ before) and the most recent events: the handoff card's last messages
 understood, and whether the child ever wrote before (a window that starts at a
 user message answers that as the whole session would). So the events sent
 start at the ``ACTION_TURNS``-th last message of the child; a shorter
-conversation goes whole.
+conversation goes whole. Most actions, among them the two of nearly every turn
+(slot validation and the answer), read no events at all: they get the latest
+turn's only (``LATEST_TURN_ONLY``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 # More user turns than the handoff card's ten messages can span.
 ACTION_TURNS = 12
+# Actions that read the latest message, the slots and nothing of the events:
+# tests/rasa_ext/test_action_calls.py runs each on both windows and compares.
+# An action not named here gets ACTION_TURNS.
+LATEST_TURN_ONLY = frozenset(
+    {
+        "action_validate_slot_mappings",
+        "action_answer_topic",
+        "action_tell_me_more",
+        "action_set_country",
+        "action_language_picker",
+        "action_choose_language",
+    }
+)
 
 
 def recent_events(events: Sequence[Event], turns: int = ACTION_TURNS) -> list[Event]:
@@ -47,7 +62,8 @@ def _action_call_format(
 ) -> dict[str, Any]:
     """RemoteAction._action_call_format, with the recent events only."""
     state = tracker.current_state(EventVerbosity.NONE)
-    state["events"] = [event.as_dict() for event in recent_events(tracker.events)]
+    turns = 1 if self.name() in LATEST_TURN_ONLY else ACTION_TURNS
+    state["events"] = [event.as_dict() for event in recent_events(tracker.events, turns)]
     result = {
         "next_action": self.name(),
         "sender_id": tracker.sender_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +20,13 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import transcript, two_fallbacks_in_a_row
 from actions.session import first_contact
 from rasa_ext import action_calls
-from rasa_ext.action_calls import ACTION_TURNS, recent_events
+from rasa_ext.action_calls import ACTION_TURNS, LATEST_TURN_ONLY, recent_events
 
 DOMAIN = Domain.from_yaml(
     'version: "3.1"\nintents: [greet, nlu_fallback]\n'
@@ -115,3 +119,84 @@ def test_recent_events_counts_user_messages_from_the_end() -> None:
     assert recent_events(events, 5) == events
     assert recent_events(events, 6) == events
     assert recent_events([], 3) == []
+
+
+# -- actions that get the latest turn only --------------------------------------
+
+FULL_DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+
+
+def actions_by_name() -> dict[str, type[Action]]:
+    """Every action the action server registers (concrete subclasses in actions/)."""
+    import actions.content
+    import actions.handoff
+    import actions.language
+    import actions.safety
+    import actions.session  # noqa: F401
+
+    found: dict[str, type[Action]] = {}
+    todo = list(Action.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.__module__.startswith("actions.") and not inspect.isabstract(cls):
+            found[cls().name()] = cls
+    return found
+
+
+def latest_turn(i: int, intent: str, entities: list[dict[str, Any]], safety: bool) -> list[Event]:
+    metadata = {"channel": "lantern", "helpline": True, "language_hint": "en"}
+    parse = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities,
+        "language_detection": {"language": "fr", "confidence": 0.6, "words": 2},
+    }
+    if safety:
+        parse["safety"] = {"source": "check", "category": "feeling_distress"}
+    return [
+        UserUttered(
+            f"message {i}",
+            parse["intent"],
+            entities,
+            parse_data=parse,
+            metadata=metadata,
+            message_id=f"tg:{i}",
+        ),
+        ActionExecuted("action_validate_slot_mappings"),
+        SlotSet("language", "fr"),
+    ]
+
+
+LATEST = [
+    ("ask_guardian", [{"entity": "country", "value": "IT"}], False),
+    ("ask_school", [], True),
+    ("choose_language", [{"entity": "language", "value": "ti"}], False),
+    ("inform_country", [{"entity": "country", "value": "DE"}], False),
+    ("nlu_fallback", [], False),
+    ("greet", [], False),
+]
+
+
+@pytest.mark.parametrize(("intent", "entities", "safety"), LATEST)
+@pytest.mark.parametrize("name", sorted(LATEST_TURN_ONLY))
+async def test_actions_sent_the_latest_turn_only_do_as_with_the_whole_session(
+    installed: None, name: str, intent: str, entities: list[dict[str, Any]], safety: bool
+) -> None:
+    assert name in actions_by_name(), "LATEST_TURN_ONLY names an action that does not exist"
+    events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
+    events += [SlotSet("language", "en"), SlotSet("country", "GR"), ActionExecuted("action_listen")]
+    for i in range(8):
+        events += turn(i, "nlu_fallback" if i > 5 else "ask_rights")
+    events += latest_turn(8, intent, entities, safety)
+    tracker = DialogueStateTracker.from_events("child", events, FULL_DOMAIN.slots)
+    remote = RemoteAction(name, EndpointConfig("http://actions/webhook"))
+    sent = remote._action_call_format(tracker, FULL_DOMAIN)["tracker"]
+    whole = ORIGINAL(remote, tracker, FULL_DOMAIN)["tracker"]
+    assert sum(e["event"] == "user" for e in sent["events"]) == 1 < len(whole["events"])
+    results = []
+    for state in (sent, whole):
+        dispatcher = CollectingDispatcher()
+        action = actions_by_name()[name]()
+        returned = await action.run(dispatcher, Tracker.from_dict(state), FULL_DOMAIN.as_dict())
+        results.append((returned, dispatcher.messages))
+    assert results[0] == results[1]
