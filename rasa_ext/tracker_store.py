@@ -10,12 +10,14 @@ conversations) and hands the same tracker back while the database shows that
 nothing changed: one indexed query for the number and the highest id of the
 conversation's rows. When another Rasa server (or worker) answered the child
 meanwhile, it reads only the rows added since and replays them on the
-remembered tracker. In every other case (rows were deleted, a new session
-began, a turn failed before saving, the entry was evicted) it loads the whole
-session from the database as Rasa does. Erasure and retention
+remembered tracker. A session it started itself is remembered cut as Rasa
+cuts it when loading. In every other case (rows were deleted, a new session
+began elsewhere, a turn failed before saving, the entry was evicted) it loads
+the whole session from the database as Rasa does. Erasure and retention
 (rasa_ext/erasure.py) drop what it remembers along with the rows.
 
-A turn's events go in with one statement (Rasa's ORM sent one per event).
+A turn's events go in with one statement (Rasa's ORM sent one per event), and
+the queries Rasa builds with its ORM each time are prebuilt statements.
 
 On SQLite (the embedded profile) it also keeps a few connections open and
 writes ahead (WAL, synchronous=NORMAL, as the gateway's own database): Rasa's
@@ -118,6 +120,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             .where(table.c.sender_id == sender, table.c.id > sa.bindparam("after"))
             .order_by(table.c.id)
         )
+        # SQLTrackerStore._event_query: the rows of the latest session, in order
+        session_start = (
+            sa.select(sa.func.max(table.c.timestamp))
+            .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        in_session = sa.and_(
+            table.c.sender_id == sender,
+            sa.or_(table.c.timestamp >= session_start, session_start.is_(None)),
+        )
+        self._session_query = sa.select(table.c.data).where(in_session).order_by(table.c.id)
+        self._session_count = sa.select(sa.func.count()).select_from(table).where(in_session)
 
     def _rows(self, connection: Any, sender_id: str) -> tuple[int, int]:
         """How many rows the conversation has, and the highest id among them."""
@@ -139,10 +153,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             if found is not None:
                 return found
         self.forget_cached(sender_id)
-        with self.sessionmaker() as session:
+        with self.engine.connect() as connection:
             # as SQLTrackerStore.retrieve: the events of the latest session, in order
-            stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            events = [json.loads(row.data) for row in stored.all()]
+            stored = connection.execute(self._session_query, {"sender_id": sender_id})
+            events = [json.loads(row.data) for row in stored]
         if not (self.domain and events):
             return None
         tracker: DialogueStateTracker = DialogueStateTracker.from_dict(
@@ -188,26 +202,42 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             # no need to count the stored rows (events is a deque: no slicing)
             new = list(itertools.islice(tracker.events, entry.events, None))
         else:
-            with self.sessionmaker() as session:
-                new = list(self._additional_events(session, tracker))
+            new = None  # counted in the transaction, as SQLTrackerStore._additional_events
         with self.engine.begin() as connection:
+            if new is None:
+                stored = connection.execute(
+                    self._session_count, {"sender_id": tracker.sender_id}
+                ).scalar_one()
+                new = list(itertools.islice(tracker.events, stored, None))
             if new:
                 # one statement for the turn's events (Rasa's ORM sent one per event)
                 rows = [_row(tracker.sender_id, event) for event in new]
                 connection.execute(self._table.insert(), rows)
             count, last_id = self._rows(connection, tracker.sender_id)
-        # A tracker that started a new session still holds the session before it,
-        # which retrieve would leave out: that one is loaded from the database.
-        # (Only new events can start one: a remembered tracker never holds such.)
-        first_new = len(tracker.events) - len(new)
-        if any(isinstance(e, SessionStarted) and first_new + i > 1 for i, e in enumerate(new)):
-            self.forget_cached(tracker.sender_id)
-            return
+        if any(isinstance(event, SessionStarted) for event in new):
+            # The tracker still holds the session before: remember it as retrieve
+            # would load it (a child's second message was a full load before).
+            if self.domain is None:
+                self.forget_cached(tracker.sender_id)
+                return
+            tracker = self._as_loaded(tracker)
         with self._cache_lock:
             self._cache[tracker.sender_id] = _Entry(tracker, len(tracker.events), count, last_id)
             self._cache.move_to_end(tracker.sender_id)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
+
+    def _as_loaded(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker as ``retrieve`` would load it once a new session began: the
+        events stamped from the latest session start on (SQLTrackerStore's cut)."""
+        start = max(e.timestamp for e in tracker.events if isinstance(e, SessionStarted))
+        kept = [event for event in tracker.events if event.timestamp >= start]
+        if len(kept) == len(tracker.events):
+            return tracker
+        loaded: DialogueStateTracker = DialogueStateTracker.from_events(
+            tracker.sender_id, kept, self.domain.slots
+        )
+        return loaded
 
     def forget_cached(self, sender_id: str | None = None) -> None:
         """Drop the remembered tracker of ``sender_id``, or of everyone."""

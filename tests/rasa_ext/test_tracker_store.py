@@ -168,8 +168,39 @@ async def test_a_new_session_is_loaded_as_rasa_cuts_it(db: str) -> None:
         DOMAIN,
     )
     await cached.save(tracker)
-    assert sender not in cached.cached()
-    assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
+    remembered = await cached.retrieve(sender)
+    assert remembered is not tracker and sender in cached.cached()  # cut, not loaded
+    assert events(remembered) == events(await rasa.retrieve(sender))
+    loaded = await rasa.retrieve(sender)
+    assert loaded is not None and remembered is not None
+    assert remembered.current_state() == loaded.current_state()  # slots, latest message...
+
+
+async def test_a_new_childs_first_turns_are_remembered_as_rasa_loads_them(db: str) -> None:
+    cached, rasa = stores(db)
+    sender = uuid.uuid4().hex
+    assert await cached.retrieve(sender) is None
+    tracker = await cached.create_tracker(sender)  # [action_listen], saved
+    at = time.time()
+    tracker.update_with_events(
+        [
+            ActionExecuted("action_session_start", timestamp=at),
+            SessionStarted(timestamp=at),
+            ActionExecuted("action_listen", timestamp=at),
+            *turn("hi", at + 1),
+        ],
+        DOMAIN,
+    )
+    await cached.save(tracker)
+    first = await cached.retrieve(sender)
+    assert first is not None and sender in cached.cached()
+    loaded = await rasa.retrieve(sender)
+    assert loaded is not None
+    assert events(first) == events(loaded) and first.current_state() == loaded.current_state()
+    first.update_with_events(turn("and now?", at + 2), DOMAIN)
+    await cached.save(first)
+    assert await cached.retrieve(sender) is first  # no load from the database
+    assert events(first) == events(await rasa.retrieve(sender))
 
 
 async def test_memory_holds_the_most_recent_conversations_only(db: str) -> None:
