@@ -155,34 +155,18 @@ class Ingress:
         """
         key = chat_ref or ""
         try:
+            batch = await (taken if taken is not None else self._take(chat_ref))
             while True:
-                if taken is None:
-                    self._again.discard(key)
-                    batch = await asyncio.to_thread(
-                        self.inbox.take, chat_ref, self.owner, self.lease_seconds
-                    )
-                    if batch is None:
-                        # The holder looks again after releasing, so nothing is stranded.
-                        return
-                else:
-                    batch, taken = await taken, None
-                    if batch is None:
-                        if key in self._again:
-                            continue  # an update came meanwhile: see who has the chat
-                        return
-                handled: list[int] = []  # the last one is not marked done yet
-                noted: list[Note] = []  # message IDs noted and not written yet
-                try:
-                    await self._handle_batch(key, batch, handled, noted)
-                finally:
-                    # Updates stored while we held the lease (here or by another
-                    # replica) are ours: take them in the next round.
-                    more = await asyncio.to_thread(
-                        self.inbox.give_back,
-                        chat_ref, self.owner, handled[-1] if handled else None, noted,
-                    )  # fmt: skip
-                if not more and key not in self._again:
+                if batch:
+                    batch = await self._handle_and_finish(chat_ref, batch)
+                    if batch:
+                        continue  # updates that came meanwhile: kept with the chat
+                # Nothing left, or another replica holds the chat: it looks again
+                # after releasing, so nothing is stranded. An update stored here
+                # meanwhile may have come after that look: look once more.
+                if key not in self._again:
                     return
+                batch = await self._take(chat_ref)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -190,6 +174,31 @@ class Ingress:
             logger.exception("update.drain_failed", extra={"chat": await self._log_ref(chat_ref)})
         finally:
             self._draining.pop(key, None)
+
+    async def _take(self, chat_ref: str | None) -> list[Unfinished] | None:
+        self._again.discard(chat_ref or "")
+        return await asyncio.to_thread(self.inbox.take, chat_ref, self.owner, self.lease_seconds)
+
+    async def _handle_and_finish(
+        self, chat_ref: str | None, batch: list[Unfinished]
+    ) -> list[Unfinished] | None:
+        """Handle a batch; then the updates stored meanwhile, if the chat is still ours."""
+        handled: list[int] = []  # the last one is not marked done yet
+        noted: list[Note] = []  # message IDs noted and not written yet
+        try:
+            await self._handle_batch(chat_ref or "", batch, handled, noted)
+        except BaseException:
+            # cut short: mark what was handled, and let the chat go
+            await asyncio.to_thread(
+                self.inbox.give_back,
+                chat_ref, self.owner, handled[-1] if handled else None, noted,
+            )  # fmt: skip
+            raise
+        self._again.discard(chat_ref or "")  # finish looks for them
+        return await asyncio.to_thread(
+            self.inbox.finish,
+            chat_ref, self.owner, self.lease_seconds, handled[-1] if handled else None, noted,
+        )  # fmt: skip
 
     async def _handle_batch(
         self, key: str, batch: list[Unfinished], handled: list[int], noted: list[Note]

@@ -233,10 +233,11 @@ class UpdateInbox:
         with self.engine.begin() as conn:
             return self._lease(conn, chat_ref, owner, seconds)
 
-    # A chat is drained as take → handle each → give_back: one transaction at
-    # each end and one between two updates (they were five per update; the inbox
-    # is most of the gateway's database work). An update is marked started in the
-    # transaction before it is handled, and done in the one after.
+    # A chat is drained as take (or add_and_take) → handle each → finish: one
+    # transaction at each end and one between two updates, and finish takes the
+    # updates that came meanwhile (they were five per update; the inbox is most of
+    # the gateway's database work). An update is marked started in the transaction
+    # before it is handled, and done in the one after.
 
     def take(self, chat_ref: str | None, owner: str, seconds: float) -> list[Unfinished] | None:
         """Take a chat's lease and its unfinished updates, in order, and start the first;
@@ -274,6 +275,30 @@ class UpdateInbox:
             _note(conn, noted)
             _release(conn, chat_ref or "", owner)
             return _has_unfinished(conn, chat_ref)
+
+    def finish(
+        self,
+        chat_ref: str | None,
+        owner: str,
+        seconds: float,
+        done: int | None = None,
+        noted: Iterable[Note] = (),
+    ) -> list[Unfinished] | None:
+        """Mark the last handled update done and note its message IDs; then keep the chat
+        with the updates that arrived meanwhile (the first started), or give it back
+        (an empty list) when none did. None: the lease expired and another took it."""
+        with self.engine.begin() as conn:
+            if done is not None:
+                _done(conn, done)
+            _note(conn, noted)
+            found = _unfinished(conn, chat_ref)
+            if not found:
+                _release(conn, chat_ref or "", owner)
+                return []
+            if not self._lease(conn, chat_ref or "", owner, seconds):
+                return None
+            _start(conn, found[0].update_id)
+            return found
 
     def _lease(self, conn: Connection, chat_ref: str, owner: str, seconds: float) -> bool:
         now = time.time()

@@ -7,6 +7,7 @@ import random
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from telegram import Bot, Update
 
@@ -135,6 +136,45 @@ async def test_a_flood_accepted_at_once_is_handled_once_per_update(engine: Engin
     await asyncio.gather(*(random.choice((a, b)).accept(data) for data in updates))
     await settle(a, b)
     assert sorted(u for _, u in handled) == [u["update_id"] for u in updates]
+
+
+class ChattyApplication(RecordingApplication):
+    """A child who writes again as soon as the answer is out, before it is marked done."""
+
+    def __init__(self, handled: list[tuple[int, int]], last: int) -> None:
+        super().__init__(handled, delay=0)
+        self.last = last
+        self.ingress: Ingress | None = None
+
+    async def process_update(self, update: Update) -> None:
+        await super().process_update(update)
+        if update.update_id < self.last:
+            assert self.ingress is not None
+            await self.ingress.accept(message(update.update_id + 1, 8))
+
+
+async def test_a_child_writing_back_at_once_costs_two_transactions_a_message(
+    engine: Engine,
+) -> None:
+    handled: list[tuple[int, int]] = []
+    app = ChattyApplication(handled, last=20)
+    a = Ingress(cast(App, app), UpdateInbox(engine), Pseudonyms(b"k" * 16), set(), "a", Metrics())
+    app.ingress = a
+    commits = 0
+
+    def count(*_: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engine, "commit", count)
+    try:
+        await a.accept(message(1, 8))
+        await settle(a)
+    finally:
+        event.remove(engine, "commit", count)
+    assert [u for _, u in handled] == list(range(1, 21))
+    # stored (with the chat taken, the first time), then done with the next one taken
+    assert commits <= 2 * 20 + 1
 
 
 class NotingApplication(RecordingApplication):

@@ -93,6 +93,26 @@ def test_an_update_is_stored_and_its_chat_taken_in_one_go(inbox: UpdateInbox) ->
     assert inbox.state(3) == "pending"
 
 
+def test_finishing_keeps_the_chat_with_the_updates_that_came_meanwhile(
+    inbox: UpdateInbox,
+) -> None:
+    inbox.add(1, "child", {"update_id": 1})
+    inbox.take("child", "replica-a", 30)
+    inbox.add(2, "child", {"update_id": 2})  # came while 1 was handled
+    following = inbox.finish("child", "replica-a", 30, done=1)
+    assert following is not None and [u.update_id for u in following] == [2]
+    assert [inbox.state(i) for i in (1, 2)] == ["done", "active"]
+    assert not inbox.acquire("child", "replica-b", 30)  # still ours
+    assert inbox.finish("child", "replica-a", 30, done=2) == []  # nothing more: given back
+    assert inbox.acquire("child", "replica-b", -1)  # taken, but already expired
+    inbox.add(3, "child", {"update_id": 3})
+    inbox.add(4, "child", {"update_id": 4})
+    inbox.take("child", "replica-c", -1)  # c took 3 and its lease expired meanwhile
+    assert inbox.acquire("child", "replica-b", 30)
+    assert inbox.finish("child", "replica-c", 30, done=3) is None  # b has the chat now
+    assert inbox.state(4) == "pending"
+
+
 def test_noted_message_ids_are_written_with_the_drains_transactions(
     engine: Engine, inbox: UpdateInbox
 ) -> None:
