@@ -209,11 +209,20 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                     self._session_count, {"sender_id": tracker.sender_id}
                 ).scalar_one()
                 new = list(itertools.islice(tracker.events, stored, None))
-            if new:
-                # one statement for the turn's events (Rasa's ORM sent one per event)
-                rows = [_row(tracker.sender_id, event) for event in new]
-                connection.execute(self._table.insert(), rows)
-            count, last_id = self._rows(connection, tracker.sender_id)
+            if entry is None or entry.tracker is not tracker:
+                if new:
+                    self._insert(connection, tracker.sender_id, new)
+                count, last_id = self._rows(connection, tracker.sender_id)
+            elif new:
+                # The lock lets no one else write this conversation between the
+                # check in retrieve and here; if someone did anyway (an expired
+                # lock), the next check finds the rows do not add up and loads.
+                count, last_id = (
+                    entry.rows + len(new),
+                    self._insert(connection, tracker.sender_id, new),
+                )
+            else:
+                count, last_id = entry.rows, entry.last_id
         if any(isinstance(event, SessionStarted) for event in new):
             # The tracker still holds the session before: remember it as retrieve
             # would load it (a child's second message was a full load before).
@@ -226,6 +235,13 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             self._cache.move_to_end(tracker.sender_id)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
+
+    def _insert(self, connection: Any, sender_id: str, events: list[Event]) -> int:
+        """Store events with one statement (Rasa's ORM sent one per event); the last id."""
+        statement = self._table.insert().values([_row(sender_id, event) for event in events])
+        if connection.dialect.name == "postgresql":
+            return int(max(connection.execute(statement.returning(self._table.c.id)).scalars()))
+        return int(connection.execute(statement).lastrowid)  # SQLite: the last row's
 
     def _as_loaded(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """The tracker as ``retrieve`` would load it once a new session began: the

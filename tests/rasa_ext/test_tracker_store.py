@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -22,6 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_ext.erasure import erase_conversation
 from rasa_ext.tracker_store import CachedSQLTrackerStore
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DOMAIN = Domain.from_dict({"slots": {"language": {"type": "any", "mappings": []}}})
 
 
@@ -249,3 +253,51 @@ async def test_rows_are_written_as_rasa_writes_them(tmp_path: Path) -> None:
             )  # fmt: skip
     assert written[0] == written[1]
     assert ("ask_shelter", None) in [(r[3], r[4]) for r in written[0]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Store settings for a SQLite file, and for a schema of its own in PostgreSQL."""
+    if request.param == "sqlite":
+        yield {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield {
+            "dialect": "postgresql",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "db": "test",
+            "username": "postgres",
+            "query": {"options": f"-csearch_path={schema}"},
+        }
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+async def test_what_is_remembered_of_the_rows_matches_the_database(any_db: dict[str, Any]) -> None:
+    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
+    rasa = SQLTrackerStore(DOMAIN, **any_db)
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    for k in range(4):
+        await cached.save(tracker)
+        entry = cached._cache[sender]
+        with cached.engine.connect() as connection:
+            assert (entry.rows, entry.last_id) == cached._rows(connection, sender)
+        again = await cached.retrieve(sender)
+        assert again is tracker  # the rows added up: nothing loaded
+        if k == 2:
+            await answer_elsewhere(rasa, sender, turn("from the other server", time.time()))
+            tracker = await cached.retrieve(sender)  # type: ignore[assignment]
+            assert tracker is again
+        tracker.update_with_events(turn(f"question {k}", time.time() + k), DOMAIN)
+    await cached.save(tracker)
+    assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
+    cached.engine.dispose()
+    rasa.engine.dispose()
