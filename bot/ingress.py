@@ -157,7 +157,7 @@ class Ingress:
         try:
             batch = await (taken if taken is not None else self._take(chat_ref))
             while True:
-                if batch:
+                if batch is not None:  # the chat is ours (even with nothing to do)
                     batch = await self._handle_and_finish(chat_ref, batch)
                     if batch:
                         continue  # updates that came meanwhile: kept with the chat
@@ -207,7 +207,7 @@ class Ingress:
         and the message IDs noted meanwhile to ``noted``.
 
         take() started the first; each next one is started as the one before is
-        marked done (its notes written), and give_back() marks the last done.
+        marked done (its notes written), and finish() marks the last done.
         """
         if not batch:
             return
