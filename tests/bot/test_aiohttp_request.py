@@ -5,12 +5,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
-from bot.aiohttp_request import AiohttpRequest
+from bot.aiohttp_request import AiohttpRequest, _body
 from tests.e2e import fake_telegram as tg
 from tests.e2e.local_server import serve_locally
 
@@ -62,6 +65,16 @@ async def test_calls_reach_the_bot_api_with_their_parameters() -> None:
         (params,) = fake.called("sendMessage")
         assert params["text"] == "سلام 116 000" and int(params["chat_id"]) == 42
         assert params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "/help"
+
+
+def test_fields_go_as_the_form_aiohttp_makes_of_them() -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Menü", callback_data="/help")]])
+    fields = {"chat_id": 42, "text": "سلام & 116 000 = ?", "reply_markup": markup}
+    data = RequestData([RequestParameter.from_input(k, v) for k, v in fields.items()])
+    ours = _body(data)
+    made = aiohttp.FormData(data.json_parameters)()
+    assert isinstance(ours, aiohttp.BytesPayload)
+    assert (ours.content_type, ours._value) == (made.content_type, made._value)
 
 
 async def test_telegram_errors_keep_their_meaning() -> None:
