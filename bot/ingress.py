@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 POLL_TIMEOUT = 30
 
 
+PARSED_KEPT = 1000
 LEASE_SECONDS = 30.0  # a replica that stops renewing hands its chats on after this
 SWEEP_SECONDS = 5.0  # how often a replica looks for chats nobody is handling
 
@@ -66,6 +68,8 @@ class Ingress:
         self.lease_seconds = lease_seconds
         self._draining: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        # updates parsed when they came in here, until handled (not parsed twice)
+        self._parsed: OrderedDict[int, Update] = OrderedDict()
 
     async def accept(self, data: object) -> None:
         """Take one raw update from Telegram; raises only if it could not be stored."""
@@ -73,6 +77,10 @@ class Ingress:
             logger.warning("update.malformed", extra={"reason": "no update_id"})
             return
         update = self._parse(data)
+        if update is not None:
+            self._parsed[update.update_id] = update
+            while len(self._parsed) > PARSED_KEPT:  # handled by another replica
+                self._parsed.popitem(last=False)
         chat = update.effective_chat if update else None
         chat_ref = self.pseudonyms.ref("telegram", chat.id) if chat else None
         if update is not None and (chat_ref or "") not in self._draining:
@@ -225,7 +233,7 @@ class Ingress:
             renewer.cancel()
 
     async def _handle(self, item: Unfinished, noted: list[Note]) -> None:
-        update = self._parse(item.payload)
+        update = self._parsed.pop(item.update_id, None) or self._parse(item.payload)
         self.metrics.queue_seconds.observe(max(0.0, time.time() - item.received_at))
         if update is not None:
             if item.started:
