@@ -301,3 +301,20 @@ async def test_what_is_remembered_of_the_rows_matches_the_database(any_db: dict[
     assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
     cached.engine.dispose()
     rasa.engine.dispose()
+
+
+async def test_a_turn_of_many_events_is_stored_whole(any_db: dict[str, Any]) -> None:
+    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
+    rasa = SQLTrackerStore(DOMAIN, **any_db)
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    await cached.save(tracker)
+    at = time.time()
+    tracker.update_with_events([e for k in range(60) for e in turn(f"q{k}", at + k)], DOMAIN)
+    await cached.save(tracker)  # 240 events at once
+    entry = cached._cache[sender]
+    with cached.engine.connect() as connection:
+        assert (entry.rows, entry.last_id) == cached._rows(connection, sender)
+    assert events(await rasa.retrieve(sender)) == events(tracker)
+    cached.engine.dispose()
+    rasa.engine.dispose()
