@@ -29,6 +29,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import redis  # type: ignore[import-untyped]
+import redis.asyncio  # type: ignore[import-untyped]
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
@@ -78,8 +80,23 @@ class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url, **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
-        self._take = self.red.register_script(_TAKE)
-        self._finish = self.red.register_script(_FINISH)
+        # Rasa's client blocks the worker's event loop for each round trip; the
+        # scripts run on an asyncio client with the same settings instead.
+        pool = self.red.connection_pool
+        given = pool.connection_kwargs
+        ssl = issubclass(pool.connection_class, redis.SSLConnection)
+        self.aio = redis.asyncio.Redis(
+            host=given["host"],
+            port=given["port"],
+            db=given["db"],
+            username=given.get("username"),
+            password=given.get("password"),
+            socket_timeout=given.get("socket_timeout"),
+            ssl=ssl,
+            **{k: given.get(k) for k in ("ssl_certfile", "ssl_keyfile", "ssl_ca_certs") if ssl},
+        )
+        self._take = self.aio.register_script(_TAKE)
+        self._finish = self.aio.register_script(_FINISH)
 
     def _keys(self, conversation_id: str) -> list[str]:
         base = self.key_prefix + conversation_id
@@ -94,13 +111,13 @@ class AtomicRedisLockStore(RedisLockStore):  # type: ignore[misc]
     ) -> AsyncIterator[TicketLock]:
         """Take a ticket and wait until it is served; finish it afterwards."""
         keys, lifetime_ms = self._keys(conversation_id), int(lock_lifetime * 1000)
-        ticket, served = self._take(keys=keys, args=[0, lifetime_ms])
+        ticket, served = await self._take(keys=keys, args=[0, lifetime_ms])
         try:
             while not served:
                 await asyncio.sleep(min(wait_time_in_seconds, POLL_SECONDS))
-                _, served = self._take(keys=keys, args=[ticket, lifetime_ms])
+                _, served = await self._take(keys=keys, args=[ticket, lifetime_ms])
             # the shape Rasa's lock stores yield (nothing in Rasa reads it)
             expires = time.time() + lock_lifetime
             yield TicketLock(conversation_id, deque([Ticket(int(ticket), expires)]))
         finally:
-            self._finish(keys=keys, args=[ticket])
+            await self._finish(keys=keys, args=[ticket])

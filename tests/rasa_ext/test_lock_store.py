@@ -60,7 +60,7 @@ async def test_other_conversations_do_not_wait(prefix: str) -> None:
 async def test_a_holder_that_died_blocks_no_longer_than_the_lifetime(prefix: str) -> None:
     store = worker(prefix)
     keys = store._keys("child")
-    store._take(keys=keys, args=[0, 300])  # taken, never finished
+    await store._take(keys=keys, args=[0, 300])  # taken, never finished
     loop = asyncio.get_running_loop()
     began = loop.time()
     async with store.lock("child", lock_lifetime=60):
