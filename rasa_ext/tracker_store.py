@@ -29,12 +29,14 @@ erasure, so an erased conversation stays in no page of either file.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -43,6 +45,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
+
+T = TypeVar("T")
 
 # a 10-message conversation takes about 200 KB as a tracker in memory (tracemalloc)
 DEFAULT_CACHE_SIZE = 500
@@ -139,13 +143,22 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
         count, last = connection.execute(self._rows_query, {"sender_id": sender_id}).one()
         return int(count), int(last or 0)
 
-    # The queries run on the event loop, as in Rasa's store: in worker threads
-    # (tried) they and the tracker replays fought the loop for the GIL, and SQLite
-    # writers each other for its lock; the embedded profile lost a quarter of its
-    # throughput.
+    async def _blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """Run database work: on SQLite in the event loop, as Rasa's store does; with a
+        database server in a worker thread, so that the loop serves other
+        conversations during the round trips (one Rasa worker then carried as much
+        as two, bench/load.py). On SQLite threads fought the loop for the GIL and
+        each other for SQLite's lock: the embedded profile lost a quarter of its
+        throughput."""
+        if self.engine.dialect.name == "sqlite":
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The remembered tracker if the database has not changed since; else load it."""
+        return await self._blocking(self._retrieve_latest, sender_id)
+
+    def _retrieve_latest(self, sender_id: str) -> DialogueStateTracker | None:
         with self._cache_lock:
             entry = self._cache.get(sender_id)
         if entry is not None and len(entry.tracker.events) == entry.events:
@@ -197,6 +210,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events not stored yet, then remember the tracker."""
         await self.stream_events(tracker)  # to Rasa's event broker, if one is configured
+        await self._blocking(self._save_new, tracker)
+
+    def _save_new(self, tracker: DialogueStateTracker) -> None:
         with self._cache_lock:
             entry = self._cache.get(tracker.sender_id)
         if entry is not None and entry.tracker is tracker:

@@ -318,3 +318,21 @@ async def test_a_turn_of_many_events_is_stored_whole(any_db: dict[str, Any]) -> 
     assert events(await rasa.retrieve(sender)) == events(tracker)
     cached.engine.dispose()
     rasa.engine.dispose()
+
+
+async def test_the_full_conversation_comes_back_as_rasa_loads_it(any_db: dict[str, Any]) -> None:
+    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
+    rasa = SQLTrackerStore(DOMAIN, **any_db)
+    sender = uuid.uuid4().hex
+    tracker = new_conversation(sender)
+    await cached.save(tracker)
+    later = time.time() + 3600
+    tracker.update_with_events(
+        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
+        DOMAIN,
+    )
+    await cached.save(tracker)  # the API's /tracker shows every session
+    full = await cached.retrieve_full_tracker(sender)
+    assert events(full) == events(await rasa.retrieve_full_tracker(sender)) == events(tracker)
+    cached.engine.dispose()
+    rasa.engine.dispose()
