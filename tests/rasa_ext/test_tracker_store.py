@@ -63,6 +63,15 @@ def new_conversation(sender: str) -> DialogueStateTracker:
     )
 
 
+def next_session() -> list[Event]:
+    """A new session, an hour later."""
+    later = time.time() + 3600
+    return [
+        ActionExecuted("action_session_start", timestamp=later),
+        SessionStarted(timestamp=later),
+    ]
+
+
 def events(tracker: DialogueStateTracker | None) -> list[dict]:
     assert tracker is not None
     return [e.as_dict() for e in tracker.events]
@@ -110,12 +119,7 @@ async def test_a_session_started_elsewhere_is_loaded_whole(db: str) -> None:
     sender = uuid.uuid4().hex
     remembered = new_conversation(sender)
     await cached.save(remembered)
-    later = time.time() + 3600
-    await answer_elsewhere(
-        rasa,
-        sender,
-        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
-    )
+    await answer_elsewhere(rasa, sender, next_session())
 
     mine = await cached.retrieve(sender)
     assert mine is not remembered
@@ -166,11 +170,7 @@ async def test_a_new_session_is_loaded_as_rasa_cuts_it(db: str) -> None:
     sender = uuid.uuid4().hex
     tracker = new_conversation(sender)
     await cached.save(tracker)
-    later = time.time() + 3600
-    tracker.update_with_events(
-        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
-        DOMAIN,
-    )
+    tracker.update_with_events(next_session(), DOMAIN)
     await cached.save(tracker)
     remembered = await cached.retrieve(sender)
     assert remembered is not tracker and sender in cached.cached()  # cut, not loaded
@@ -326,11 +326,7 @@ async def test_the_full_conversation_comes_back_as_rasa_loads_it(any_db: dict[st
     sender = uuid.uuid4().hex
     tracker = new_conversation(sender)
     await cached.save(tracker)
-    later = time.time() + 3600
-    tracker.update_with_events(
-        [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later)],
-        DOMAIN,
-    )
+    tracker.update_with_events(next_session(), DOMAIN)
     await cached.save(tracker)  # the API's /tracker shows every session
     full = await cached.retrieve_full_tracker(sender)
     assert events(full) == events(await rasa.retrieve_full_tracker(sender)) == events(tracker)
