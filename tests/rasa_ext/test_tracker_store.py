@@ -280,16 +280,31 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         admin.dispose()
 
 
-async def test_what_is_remembered_of_the_rows_matches_the_database(any_db: dict[str, Any]) -> None:
-    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
-    rasa = SQLTrackerStore(DOMAIN, **any_db)
+@pytest.fixture
+def on_any_db(
+    any_db: dict[str, Any],
+) -> Iterator[tuple[CachedSQLTrackerStore, SQLTrackerStore]]:
+    """The caching store and Rasa's own on one database of each kind."""
+    cached, rasa = CachedSQLTrackerStore(DOMAIN, **any_db), SQLTrackerStore(DOMAIN, **any_db)
+    yield cached, rasa
+
+
+def assert_rows_remembered(cached: CachedSQLTrackerStore, sender: str) -> None:
+    """What the store remembers of a conversation's rows is what the database has."""
+    entry = cached._cache[sender]
+    with cached.engine.connect() as connection:
+        assert (entry.rows, entry.last_id) == cached._rows(connection, sender)
+
+
+async def test_what_is_remembered_of_the_rows_matches_the_database(
+    on_any_db: tuple[CachedSQLTrackerStore, SQLTrackerStore],
+) -> None:
+    cached, rasa = on_any_db
     sender = uuid.uuid4().hex
     tracker = new_conversation(sender)
     for k in range(4):
         await cached.save(tracker)
-        entry = cached._cache[sender]
-        with cached.engine.connect() as connection:
-            assert (entry.rows, entry.last_id) == cached._rows(connection, sender)
+        assert_rows_remembered(cached, sender)
         again = await cached.retrieve(sender)
         assert again is tracker  # the rows added up: nothing loaded
         if k == 2:
@@ -299,30 +314,26 @@ async def test_what_is_remembered_of_the_rows_matches_the_database(any_db: dict[
         tracker.update_with_events(turn(f"question {k}", time.time() + k), DOMAIN)
     await cached.save(tracker)
     assert events(await cached.retrieve(sender)) == events(await rasa.retrieve(sender))
-    cached.engine.dispose()
-    rasa.engine.dispose()
 
 
-async def test_a_turn_of_many_events_is_stored_whole(any_db: dict[str, Any]) -> None:
-    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
-    rasa = SQLTrackerStore(DOMAIN, **any_db)
+async def test_a_turn_of_many_events_is_stored_whole(
+    on_any_db: tuple[CachedSQLTrackerStore, SQLTrackerStore],
+) -> None:
+    cached, rasa = on_any_db
     sender = uuid.uuid4().hex
     tracker = new_conversation(sender)
     await cached.save(tracker)
     at = time.time()
     tracker.update_with_events([e for k in range(60) for e in turn(f"q{k}", at + k)], DOMAIN)
     await cached.save(tracker)  # 240 events at once
-    entry = cached._cache[sender]
-    with cached.engine.connect() as connection:
-        assert (entry.rows, entry.last_id) == cached._rows(connection, sender)
+    assert_rows_remembered(cached, sender)
     assert events(await rasa.retrieve(sender)) == events(tracker)
-    cached.engine.dispose()
-    rasa.engine.dispose()
 
 
-async def test_the_full_conversation_comes_back_as_rasa_loads_it(any_db: dict[str, Any]) -> None:
-    cached = CachedSQLTrackerStore(DOMAIN, **any_db)
-    rasa = SQLTrackerStore(DOMAIN, **any_db)
+async def test_the_full_conversation_comes_back_as_rasa_loads_it(
+    on_any_db: tuple[CachedSQLTrackerStore, SQLTrackerStore],
+) -> None:
+    cached, rasa = on_any_db
     sender = uuid.uuid4().hex
     tracker = new_conversation(sender)
     await cached.save(tracker)
@@ -330,5 +341,3 @@ async def test_the_full_conversation_comes_back_as_rasa_loads_it(any_db: dict[st
     await cached.save(tracker)  # the API's /tracker shows every session
     full = await cached.retrieve_full_tracker(sender)
     assert events(full) == events(await rasa.retrieve_full_tracker(sender)) == events(tracker)
-    cached.engine.dispose()
-    rasa.engine.dispose()
