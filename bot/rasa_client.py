@@ -134,40 +134,40 @@ class RasaClient:
             "replay": replay,
         }
         status, content = await self._call("POST", WEBHOOK_PATH, body=body)
-        if status >= 500 or status in (404, 408, 429):
-            # 404: Rasa is up but its channel is not loaded yet (still starting).
-            raise RasaUnavailable(f"HTTP {status}")
-        if status != 200:
-            raise RasaReplyError(f"HTTP {status}")
+        _raise_for(status)
         return parse_replies(_json(content))
 
-    async def resume(self, sender: str, *, trigger: str | None = None) -> list[Reply]:
-        """End a pause (ConversationResumed), then optionally trigger an intent.
-
-        Uses Rasa's HTTP API (``--enable-api``, authenticated with RASA_TOKEN);
-        returns the replies the triggered intent produced.
-        """
-        params = {"include_events": "NONE"}
-        if self._token:
-            params["token"] = self._token
-        path = f"/conversations/{sender}"
+    async def resume(self, sender: str) -> None:
+        """End a pause (ConversationResumed), through Rasa's HTTP API (``--enable-api``,
+        authenticated with RASA_TOKEN)."""
         # action_listen after the resume: the pause ended the turn without one,
         # and rules expect the child's next intent to follow a listen.
         events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-        status, content = await self._call(
-            "POST", f"{path}/tracker/events", params=params, body=events
+        status, _ = await self._call(
+            "POST", f"/conversations/{sender}/tracker/events", params=self._api(), body=events
         )
         if status >= 400:
             raise RasaReplyError(f"HTTP {status}")
-        if trigger is None:
-            return []
+
+    async def trigger(self, sender: str, intent: str) -> list[Reply]:
+        """Run an intent as if the child had sent it; the replies it produced.
+
+        RasaUnavailable when it may be tried again: a custom action that fails
+        makes Rasa answer 500, and the turn is not saved (rasa_ext/turns.py).
+        """
         status, content = await self._call(
-            "POST", f"{path}/trigger_intent", params=params, body={"name": trigger}
-        )
-        if status >= 400:
-            raise RasaReplyError(f"HTTP {status}")
+            "POST", f"/conversations/{sender}/trigger_intent", params=self._api(),
+            body={"name": intent},
+        )  # fmt: skip
+        _raise_for(status)
         body = _json(content)
         return parse_replies(body.get("messages", []) if isinstance(body, dict) else None)
+
+    def _api(self) -> dict[str, str]:
+        params = {"include_events": "NONE"}
+        if self._token:
+            params["token"] = self._token
+        return params
 
     async def forget(self, sender: str) -> int:
         """Erase the conversation from Rasa's tracker store (rasa_ext.channel); return records."""
@@ -185,6 +185,16 @@ class RasaClient:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _raise_for(status: int) -> None:
+    """RasaUnavailable for an answer worth trying again, RasaReplyError for any other
+    that is not 200."""
+    if status >= 500 or status in (404, 408, 429):
+        # 404: Rasa is up but its channel is not loaded yet (still starting).
+        raise RasaUnavailable(f"HTTP {status}")
+    if status != 200:
+        raise RasaReplyError(f"HTTP {status}")
 
 
 def _json(content: bytes) -> Any:

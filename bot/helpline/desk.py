@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
+class _GaveUp(Exception):
+    """Rasa could not be reached in time, or refused: the step is left undone."""
+
+
 CHANNEL = "telegram"
 TURNS_ON_CARD = 10
 TURN_CHARS = 300  # a turn on the card is cut to this many characters
@@ -492,29 +497,46 @@ class Desk:
             logger.warning("handoff.rename_failed", extra={"case": ticket.case_id})
 
     async def _resume(self, ticket: Ticket, trigger: str | None) -> list[Reply]:
-        """Give the child the assistant back (Rasa's ConversationResumed).
+        """Give the child the assistant back (Rasa's ConversationResumed), then run
+        ``trigger`` (the "assistant is back" turn) and return its replies.
 
-        While Rasa restarts, this keeps trying (as long as the gateway waits for
-        Rasa with a child's message): a conversation left paused would leave the
-        child without answers.
+        While Rasa restarts, or an action fails in the triggered turn, each step
+        is tried again (as long as the gateway waits for Rasa with a child's
+        message): a conversation left paused would leave the child without answers,
+        and a lost trigger without word that the assistant is back. The resume is
+        not repeated once it went through.
         """
-        delay = FIRST_RETRY_SECONDS
         deadline = time.monotonic() + self.settings.rasa_retry_seconds
+        try:
+            await self._patiently(ticket, deadline, lambda: self.rasa.resume(ticket.sender))
+            if trigger is None:
+                return []
+            return await self._patiently(
+                ticket, deadline, lambda: self.rasa.trigger(ticket.sender, trigger)
+            )
+        except _GaveUp:
+            return []
+
+    async def _patiently(
+        self, ticket: Ticket, deadline: float, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``call``'s result, tried again while Rasa is unavailable until ``deadline``."""
+        delay = FIRST_RETRY_SECONDS
         while True:
             try:
-                return await self.rasa.resume(ticket.sender, trigger=trigger)
+                return await call()
             except RasaUnavailable as exc:
                 if time.monotonic() + delay > deadline:
                     logger.error("handoff.resume_failed", extra={"case": ticket.case_id})
-                    return []
+                    raise _GaveUp from exc
                 logger.warning(
                     "handoff.resume_retry", extra={"case": ticket.case_id, "reason": str(exc)}
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-            except RasaReplyError:
+            except RasaReplyError as exc:
                 logger.exception("handoff.resume_failed", extra={"case": ticket.case_id})
-                return []
+                raise _GaveUp from exc
 
     async def queue_text(self) -> str:
         tickets = await self.db(self.store.waiting)

@@ -102,7 +102,8 @@ async def test_resume_and_forget_use_the_token() -> None:
         client,
         seen,
     ):
-        (reply,) = await client.resume("s1", trigger="talk_to_human")
+        await client.resume("s1")
+        (reply,) = await client.trigger("s1", "talk_to_human")
         deleted = await client.forget("s1")
     assert reply.text == "back" and deleted == 3
     assert [(r.method, r.path) for r in seen] == [
@@ -117,6 +118,12 @@ async def test_resume_refused_is_not_retried() -> None:
     async with rasa_answering(403, {}) as (client, _):
         with pytest.raises(RasaReplyError):
             await client.resume("s1")
+
+
+async def test_a_triggered_turn_that_failed_may_be_tried_again() -> None:
+    async with rasa_answering(500, {}) as (client, _):
+        with pytest.raises(RasaUnavailable):
+            await client.trigger("s1", "handoff_ended")
 
 
 async def test_connection_refused_means_try_again() -> None:

@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 
 from bot.logs import Pseudonyms
+from tests.e2e.balancer import Balancer
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.local_server import serve_locally
 
@@ -367,3 +368,26 @@ async def tracker_of(rasa_url: str, chat_id: int) -> dict[str, Any]:
             f"{rasa_url}/conversations/{sender}/tracker", params={"token": RASA_TOKEN}
         )
     return answer.json()  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def rasa_with_failing_actions(
+    model: str, tmp_path: Path, fails: Callable[[web.Request], bool]
+) -> AsyncIterator[str]:
+    """The real Rasa and action server, with a proxy between them that fails the
+    action calls ``fails`` picks (health probes go through it too); yields Rasa's URL."""
+    action_port, rasa_port = free_port(), free_port()
+    actions = start_actions(action_port, tmp_path / "a.log")
+    proxy = Balancer([f"http://127.0.0.1:{action_port}"])
+    proxy.fails = fails
+    proxy_port = int((await proxy.start()).rsplit(":", 1)[1])
+    rasa = start_rasa(model, write_endpoints(tmp_path, proxy_port), rasa_port, tmp_path / "r.log")
+    try:
+        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{action_port}/health", 120, actions)
+        await asyncio.to_thread(
+            wait_http, f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa
+        )
+        yield f"http://127.0.0.1:{rasa_port}"
+    finally:
+        stop(rasa, actions)
+        await proxy.stop()

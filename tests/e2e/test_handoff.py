@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from catalogue import default_catalogue, staff_catalogue
 from catalogue.content import default_content
@@ -23,9 +24,11 @@ from tests.e2e.conftest import (
     Gateway,
     RasaStack,
     free_port,
+    rasa_with_failing_actions,
     start_actions,
     start_rasa,
     stop,
+    tracker_of,
     wait_http,
     write_endpoints,
 )
@@ -336,3 +339,39 @@ async def test_rasa_and_the_action_server_restarting_mid_handoff_lose_nothing(
         assert sent[4]["text"] == CAT.text("utter_thank", "en")
     finally:
         stop(rasa, actions)
+
+
+async def test_an_action_failing_as_the_assistant_comes_back_does_not_lose_the_message(
+    staffed: FakeTelegram,
+    model: str,
+    tmp_path: Path,
+    gateway_factory: Callable[..., Gateway],
+) -> None:
+    """The "assistant is back" turn is run again when an action fails in it; the resume
+    itself is not repeated."""
+    telegram, child = staffed, 7009
+    failing = False
+
+    def fail_once(request: web.Request) -> bool:
+        nonlocal failing
+        if request.path != "/webhook" or not failing:
+            return False  # health probes and the turns before the hand-back pass
+        failing = False
+        return True
+
+    async with rasa_with_failing_actions(model, tmp_path, fail_once) as rasa_url:
+        gateway_factory(telegram.url, rasa_url).start()
+        thread = await open_ticket(telegram, child)
+        await telegram.wait_sent(child, 3)
+        failing = True  # the next action call, in the hand-back's turn, fails
+        await telegram.push(
+            tg.group_text(GROUP, "/close", COUNSELLOR, thread_id=thread, message_id=96)
+        )
+        sent = await telegram.wait_sent(child, 4, timeout=60)
+        assert not failing, "an action call of the hand-back failed"
+        assert sent[3]["text"] == CAT.text("utter_handoff_ended", "en")
+        await telegram.push(tg.text(child, "thank you"))
+        sent = await telegram.wait_sent(child, 5)
+        assert sent[4]["text"] == CAT.text("utter_thank", "en")
+        tracker = await tracker_of(rasa_url, child)
+        assert sum(e["event"] == "resume" for e in tracker["events"]) == 1

@@ -13,13 +13,13 @@ from aiohttp import web
 
 from catalogue import default_catalogue
 from tests.e2e import fake_telegram as tg
-from tests.e2e.balancer import Balancer
 from tests.e2e.conftest import (
     RASA_TOKEN,
     TOKEN,
     Gateway,
     StubRasa,
     free_port,
+    rasa_with_failing_actions,
     reply_text,
     start_actions,
     start_rasa,
@@ -221,9 +221,6 @@ async def test_a_custom_action_failing_mid_turn_is_retried_not_lost(
 ) -> None:
     """Rasa alone would save the turn without the failed action's answer; here the
     turn is not saved, the gateway retries, and the child gets the whole answer once."""
-    action_port, rasa_port = free_port(), free_port()
-    actions = start_actions(action_port, tmp_path / "a.log")
-    proxy = Balancer([f"http://127.0.0.1:{action_port}"])
     calls: list[str] = []
 
     def second_action_call_fails(request: web.Request) -> bool:
@@ -232,15 +229,8 @@ async def test_a_custom_action_failing_mid_turn_is_retried_not_lost(
         calls.append(request.path)
         return len(calls) == 2
 
-    proxy.fails = second_action_call_fails
-    proxy_port = int((await proxy.start()).rsplit(":", 1)[1])
-    rasa = start_rasa(model, write_endpoints(tmp_path, proxy_port), rasa_port, tmp_path / "r.log")
-    try:
-        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{action_port}/health", 120, actions)
-        await asyncio.to_thread(
-            wait_http, f"http://127.0.0.1:{rasa_port}/status?token={RASA_TOKEN}", 180, rasa
-        )
-        gateway_factory(telegram.url, f"http://127.0.0.1:{rasa_port}").start()
+    async with rasa_with_failing_actions(model, tmp_path, second_action_call_fails) as rasa_url:
+        gateway_factory(telegram.url, rasa_url).start()
         await telegram.push(tg.text(207, "i need a doctor", language="en"))
         sent = await telegram.wait_sent(207, 2, timeout=90)
         assert sent[0]["text"] == CAT.text("gateway.one_moment", "en")
@@ -252,9 +242,6 @@ async def test_a_custom_action_failing_mid_turn_is_retried_not_lost(
         answer = telegram.sent(207)[1:]
         assert [m["text"] for m in answer] == [m["text"] for m in telegram.sent(208)]
         assert answer[-1].get("reply_markup") == expected[-1].get("reply_markup")
-        tracker = await tracker_of(f"http://127.0.0.1:{rasa_port}", 207)
+        tracker = await tracker_of(rasa_url, 207)
         users = [e for e in tracker["events"] if e["event"] == "user"]
         assert [e["text"] for e in users] == ["i need a doctor"], "in the tracker exactly once"
-    finally:
-        stop(rasa, actions)
-        await proxy.stop()

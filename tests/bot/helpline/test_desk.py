@@ -13,10 +13,10 @@ from telegram.ext import ExtBot
 
 from bot.gateway import MessageRateLimiter
 from bot.helpline.desk import TURN_CHARS, TURNS_ON_CARD, Desk, HandoffRequest
-from bot.helpline.store import TicketStore
+from bot.helpline.store import CLOSED, Ticket, TicketStore
 from bot.logs import Pseudonyms
 from bot.metrics import Metrics
-from bot.rasa_client import Reply
+from bot.rasa_client import RasaUnavailable, Reply
 from bot.settings import Settings
 from catalogue import default_catalogue, staff_catalogue
 from catalogue.content import default_content
@@ -66,10 +66,29 @@ GROUP = -100999
 
 
 class NoRasa:
-    """Resume is not reached in these tests; it must not be called."""
+    """Resume is not reached in most of these tests; it must not be called."""
 
-    async def resume(self, sender: str, *, trigger: str | None = None) -> list[Reply]:
+    async def resume(self, sender: str) -> None:
         raise AssertionError("resume called")
+
+    async def trigger(self, sender: str, intent: str) -> list[Reply]:
+        raise AssertionError("trigger called")
+
+
+class FlakyRasa:
+    """Rasa whose "assistant is back" turn fails once (a custom action failed)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def resume(self, sender: str) -> None:
+        self.calls.append("resume")
+
+    async def trigger(self, sender: str, intent: str) -> list[Reply]:
+        self.calls.append(intent)
+        if self.calls.count(intent) == 1:
+            raise RasaUnavailable("HTTP 500")
+        return [Reply(text="back")]
 
 
 @pytest.fixture
@@ -186,3 +205,20 @@ async def test_without_topics_the_card_and_copies_are_deleted_and_old_cases_expi
     deleted = {int(i) for c in telegram.called("deleteMessages") for i in c["message_ids"]}
     assert ticket.card_message_id in deleted and len(deleted) == 2
     assert await service.expire(before=time.time() + 1) == 0
+
+
+async def test_a_failed_hand_back_turn_is_run_again_without_resuming_twice(
+    desk: tuple[Desk, list[Any]],
+) -> None:
+    service, _ = desk
+    rasa = FlakyRasa()
+    service.rasa = rasa  # type: ignore[assignment]
+    ticket = Ticket(
+        id=1, case_id="c1", chat_id=21, sender="sender", language="en", country=None,
+        topic=None, reason="asked", risk="normal", state=CLOSED, thread_id=None,
+        card_message_id=None, staff_id=None, created_at=0.0, claimed_at=None,
+        closed_at=None, reminded_at=None, child_nudged=False,
+    )  # fmt: skip
+    replies = await service._resume(ticket, trigger="handoff_ended")
+    assert [r.text for r in replies] == ["back"]
+    assert rasa.calls == ["resume", "handoff_ended", "handoff_ended"]
