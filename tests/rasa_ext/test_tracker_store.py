@@ -287,6 +287,8 @@ def on_any_db(
     """The caching store and Rasa's own on one database of each kind."""
     cached, rasa = CachedSQLTrackerStore(DOMAIN, **any_db), SQLTrackerStore(DOMAIN, **any_db)
     yield cached, rasa
+    cached.engine.dispose()
+    rasa.engine.dispose()
 
 
 def assert_rows_remembered(cached: CachedSQLTrackerStore, sender: str) -> None:
