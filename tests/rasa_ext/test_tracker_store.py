@@ -72,6 +72,13 @@ def next_session() -> list[Event]:
     ]
 
 
+async def saved_conversation(cached: CachedSQLTrackerStore) -> DialogueStateTracker:
+    """A new child's first turn, saved through the caching store."""
+    tracker = new_conversation(uuid.uuid4().hex)
+    await cached.save(tracker)
+    return tracker
+
+
 def events(tracker: DialogueStateTracker | None) -> list[dict]:
     assert tracker is not None
     return [e.as_dict() for e in tracker.events]
@@ -87,9 +94,8 @@ async def answer_elsewhere(rasa: SQLTrackerStore, sender: str, more: list[Event]
 
 async def test_a_saved_conversation_comes_back_as_rasa_loads_it(db: str) -> None:
     cached, rasa = stores(db)
-    sender = uuid.uuid4().hex
-    tracker = new_conversation(sender)
-    await cached.save(tracker)
+    tracker = await saved_conversation(cached)
+    sender = tracker.sender_id
     for k in range(3):  # turns as the processor runs them: retrieve, update, save
         again = await cached.retrieve(sender)
         assert again is tracker  # nothing rebuilt
@@ -102,9 +108,8 @@ async def test_a_saved_conversation_comes_back_as_rasa_loads_it(db: str) -> None
 
 async def test_what_another_server_wrote_is_caught_up_with(db: str) -> None:
     cached, rasa = stores(db)
-    sender = uuid.uuid4().hex
-    remembered = new_conversation(sender)
-    await cached.save(remembered)
+    remembered = await saved_conversation(cached)
+    sender = remembered.sender_id
     for k in range(2):
         await answer_elsewhere(rasa, sender, turn(f"from the other server {k}", time.time()))
 
@@ -116,9 +121,8 @@ async def test_what_another_server_wrote_is_caught_up_with(db: str) -> None:
 
 async def test_a_session_started_elsewhere_is_loaded_whole(db: str) -> None:
     cached, rasa = stores(db)
-    sender = uuid.uuid4().hex
-    remembered = new_conversation(sender)
-    await cached.save(remembered)
+    remembered = await saved_conversation(cached)
+    sender = remembered.sender_id
     await answer_elsewhere(rasa, sender, next_session())
 
     mine = await cached.retrieve(sender)
@@ -138,9 +142,8 @@ async def test_rows_deleted_elsewhere_are_not_served_from_memory(db: str) -> Non
 
 async def test_rows_deleted_and_added_elsewhere_load_the_conversation_whole(db: str) -> None:
     cached, rasa = stores(db)
-    sender = uuid.uuid4().hex
-    remembered = new_conversation(sender)
-    await cached.save(remembered)
+    remembered = await saved_conversation(cached)
+    sender = remembered.sender_id
     await answer_elsewhere(rasa, sender, turn("later", time.time()))
     with rasa.session_scope() as session:  # retention took the oldest row meanwhile
         oldest = session.query(rasa.SQLEvent).order_by(rasa.SQLEvent.id).first()
@@ -167,9 +170,8 @@ async def test_a_turn_that_failed_before_saving_is_not_served(db: str) -> None:
 
 async def test_a_new_session_is_loaded_as_rasa_cuts_it(db: str) -> None:
     cached, rasa = stores(db)
-    sender = uuid.uuid4().hex
-    tracker = new_conversation(sender)
-    await cached.save(tracker)
+    tracker = await saved_conversation(cached)
+    sender = tracker.sender_id
     tracker.update_with_events(next_session(), DOMAIN)
     await cached.save(tracker)
     remembered = await cached.retrieve(sender)
@@ -322,9 +324,8 @@ async def test_a_turn_of_many_events_is_stored_whole(
     on_any_db: tuple[CachedSQLTrackerStore, SQLTrackerStore],
 ) -> None:
     cached, rasa = on_any_db
-    sender = uuid.uuid4().hex
-    tracker = new_conversation(sender)
-    await cached.save(tracker)
+    tracker = await saved_conversation(cached)
+    sender = tracker.sender_id
     at = time.time()
     tracker.update_with_events([e for k in range(60) for e in turn(f"q{k}", at + k)], DOMAIN)
     await cached.save(tracker)  # 240 events at once
@@ -336,9 +337,8 @@ async def test_the_full_conversation_comes_back_as_rasa_loads_it(
     on_any_db: tuple[CachedSQLTrackerStore, SQLTrackerStore],
 ) -> None:
     cached, rasa = on_any_db
-    sender = uuid.uuid4().hex
-    tracker = new_conversation(sender)
-    await cached.save(tracker)
+    tracker = await saved_conversation(cached)
+    sender = tracker.sender_id
     tracker.update_with_events(next_session(), DOMAIN)
     await cached.save(tracker)  # the API's /tracker shows every session
     full = await cached.retrieve_full_tracker(sender)
