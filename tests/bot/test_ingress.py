@@ -225,8 +225,9 @@ async def test_message_ids_noted_while_handling_are_written_when_the_update_is_d
         await a.accept(message(update_id, 7))
     await settle(a)
     assert log.recent("chat-7", 60) == [1, 2, 3]
-    await asyncio.gather(*app.late)  # after their update was done: written on their own
-    assert log.recent("chat-7", 60) == [1, 2, 3, 1001, 1002, 1003]
+    # after their update was done: written on their own, from threads that race each other
+    await asyncio.gather(*app.late)
+    assert sorted(log.recent("chat-7", 60)) == [1, 2, 3, 1001, 1002, 1003]
 
 
 @pytest.fixture(autouse=True)
