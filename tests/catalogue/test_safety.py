@@ -53,6 +53,14 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
         ("kick* me !out", "they kicked me out of the camp", False),
         ("kick* me !out", "they kicked me out and then kicked me", True),
         ("kick* me !out", "kicked me", True),
+        ("keep*|took|has my passport*|papers", "the man has my papers", True),  # | : any of
+        ("keep*|took|has my passport*|papers", "he keeps all my passports", True),
+        ("keep*|took|has my passport*|papers", "i have my papers", False),
+        ("took|has my passport|papers", "he took my pasport", True),  # typo, per word
+        ("owe|debt* money=|dollars", "i owe him money for the trip", True),
+        ("owe|debt* money=|dollars", "i owe him monkey", False),
+        ("lock* me !out|away", "they lock me away", False),  # ! before alternatives: none
+        ("lock* me !out|away", "they lock me in", True),
     ],
 )
 def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
@@ -81,6 +89,19 @@ def test_malformed_files_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SafetyError):  # a phrase cannot start with what must not be there
         Lexicon.load(tmp_path)
+    for bad in ("took|my|", "took|two-words passport", "took|!has passport"):
+        (tmp_path / "xx.yml").write_text(
+            f"language: xx\nphrases:\n  emergency: ['{bad}']\n", encoding="utf-8"
+        )
+        with pytest.raises(SafetyError, match="one word"):  # each alternative: one word
+            Lexicon.load(tmp_path)
+
+
+def test_alternatives_in_the_first_place_are_indexed() -> None:
+    lexicon = Lexicon([phrase("keep*|took|has my passport"), phrase("locked in")])
+    for text in ("he keeps my passport", "she took my passport", "he has my pasport"):
+        found = lexicon.match(text)
+        assert found is not None and found.phrase == "keep*|took|has my passport", text
 
 
 def test_the_index_finds_what_trying_every_phrase_finds() -> None:
@@ -98,3 +119,19 @@ def test_the_index_finds_what_trying_every_phrase_finds() -> None:
         exhaustive = next((p for p in lexicon.phrases if words and p.found_in(words)), None)
         found = lexicon.match(text)
         assert (found.phrase if found else None) == (exhaustive.text if exhaustive else None), text
+
+
+def test_phrases_seldom_fire_on_ordinary_questions() -> None:
+    """A guard against phrases so broad they alarm children asking ordinary things."""
+    lexicon = default_lexicon()
+    ordinary = fired = 0
+    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            if "intent" not in block or block["intent"] in CATEGORIES:
+                continue
+            for line in (block.get("examples") or "").splitlines():
+                if line.startswith("- "):
+                    ordinary += 1
+                    fired += lexicon.match(line[2:]) is not None
+    # the few that fire are questions that report harm too ("they took my documents")
+    assert ordinary > 10000 and fired / ordinary < 0.003
