@@ -77,7 +77,9 @@ def test_danger_that_won_by_a_nose_but_is_unlikely_gives_way() -> None:
     unsure = ranked("mmm", [("emergency", 0.35), ("help", 0.2), ("ask_shelter", 0.2)])
     assert unsure.get("intent") == {"name": "nlu_fallback", "confidence": 0.3}
     assert unsure.get(SAFETY)["source"] == "check"
-    sad = ranked("i am not ok", [("feeling_distress", 0.35), ("help", 0.2), ("greet", 0.2)])
+    sad = ranked(
+        "everything is grey today", [("feeling_distress", 0.35), ("help", 0.2), ("greet", 0.2)]
+    )
     assert sad.get("intent") == {"name": "feeling_distress", "confidence": 0.35}
     assert sad.get(SAFETY) == {"source": "intent", "category": "feeling_distress"}
 
