@@ -21,11 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content import answer_topic
 from actions.handoff import handoff_request, helpline_reachable
+from catalogue.safety import CHECK, DISTRESS, card_topic
 
-DISTRESS = "feeling_distress"
-CARD_TOPIC = "emergency"
 CHECKED_SLOT = "safety_checked"
-CHECK_SOURCE = "check"
 
 
 def check_response(tracker: Tracker) -> str | None:
@@ -34,7 +32,7 @@ def check_response(tracker: Tracker) -> str | None:
     Once a session, and not while a person is talking with the child.
     """
     safety = (tracker.latest_message or {}).get("safety") or {}
-    if safety.get("source") != CHECK_SOURCE or tracker.get_slot(CHECKED_SLOT):
+    if safety.get("source") != CHECK or tracker.get_slot(CHECKED_SLOT):
         return None
     if tracker.is_paused():
         return None
@@ -53,11 +51,6 @@ def ask_if_safe(
     # the language decided in this turn: its SlotSet is not applied yet
     dispatcher.utter_message(response=response, language=language)
     return [SlotSet(CHECKED_SLOT, True)]
-
-
-def card_topic(intent: str | None) -> str:
-    """Which answer comes first: the distress answer for distress, else the emergency card."""
-    return DISTRESS if intent == DISTRESS else CARD_TOPIC
 
 
 class ActionSafety(Action):  # type: ignore[misc]

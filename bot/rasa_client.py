@@ -163,17 +163,27 @@ class RasaClient:
         body = _json(content)
         return parse_replies(body.get("messages", []) if isinstance(body, dict) else None)
 
+    async def parse(self, text: str) -> dict[str, Any]:
+        """What the assistant's NLU makes of a text (Rasa's ``/model/parse``), safety
+        verdict included, without touching any conversation: for a child's messages
+        while a person has the conversation and Rasa is paused."""
+        status, content = await self._call(
+            "POST", "/model/parse", params=self._auth(), body={"text": text}
+        )
+        _raise_for(status)
+        body = _json(content)
+        return body if isinstance(body, dict) else {}
+
+    def _auth(self) -> dict[str, str]:
+        return {"token": self._token} if self._token else {}
+
     def _api(self) -> dict[str, str]:
-        params = {"include_events": "NONE"}
-        if self._token:
-            params["token"] = self._token
-        return params
+        return {"include_events": "NONE", **self._auth()}
 
     async def forget(self, sender: str) -> int:
         """Erase the conversation from Rasa's tracker store (rasa_ext.channel); return records."""
-        params = {"token": self._token} if self._token else {}
         status, content = await self._call(
-            "DELETE", f"{CONVERSATIONS_PATH}/{sender}", params=params
+            "DELETE", f"{CONVERSATIONS_PATH}/{sender}", params=self._auth()
         )
         if status >= 500 or status == 404:
             raise RasaUnavailable(f"HTTP {status}")

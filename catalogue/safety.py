@@ -23,15 +23,21 @@ import functools
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAFETY = ROOT / "data" / "safety"
-CATEGORIES = ("emergency", "report_abuse", "report_exploitation", "feeling_distress")
+EMERGENCY = "emergency"
+DISTRESS = "feeling_distress"
+# the four safety intents, most serious first; their answers in the content
+# catalogue are topics of the same names
+CATEGORIES = (EMERGENCY, "report_abuse", "report_exploitation", DISTRESS)
+CHECK = "check"  # rasa_ext.safety's source for "are you safe right now?", not danger
 GAP = 2  # other words allowed between two words of a phrase
 FUZZY_MIN = 6  # words this long also match with one typo
 
@@ -276,6 +282,25 @@ def _alternatives(raw: str) -> str:
             raise ValueError(f"{raw!r}: each alternative must be one word")
         ones.append(folded[0])
     return negated + "|".join(ones)
+
+
+def card_topic(category: str | None) -> str:
+    """The answer a child in danger gets first: the distress answer (safe-messaging
+    practice) for distress, the emergency card for everything else."""
+    return DISTRESS if category == DISTRESS else EMERGENCY
+
+
+def danger_in(parse: Mapping[str, Any]) -> str | None:
+    """The danger category rasa_ext.safety found in a parse of a message, if any.
+
+    A message it only marked for the check question ("are you safe right now?")
+    is not danger.
+    """
+    safety = parse.get("safety")
+    if not isinstance(safety, Mapping) or safety.get("source") == CHECK:
+        return None
+    category = safety.get("category")
+    return category if category in CATEGORIES else None
 
 
 @functools.lru_cache(maxsize=1)

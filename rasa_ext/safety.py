@@ -39,15 +39,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from catalogue.safety import CATEGORIES, Lexicon, default_lexicon
+from catalogue.safety import CATEGORIES, CHECK, DISTRESS, EMERGENCY, Lexicon, default_lexicon
 from rasa_ext.base import DataComponent
 from rasa_ext.danger import DANGER
 
 SAFETY = "safety"
 FALLBACK = "nlu_fallback"
-DISTRESS = "feeling_distress"
 CONFIDENCE = "confidence"
-EMERGENCY = "emergency"
 
 
 def likeliest_kind(ranking: list[dict[str, Any]]) -> str:
@@ -149,7 +147,7 @@ class SafetyCheck(DataComponent):
             message.set(
                 SAFETY,
                 {
-                    "source": "check",
+                    "source": CHECK,
                     "category": likeliest_kind(ranking),
                     "danger": round(danger, 2),
                 },

@@ -24,13 +24,14 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, M
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import Forbidden, TelegramError
 
-from bot.helpline.store import CLOSED, WAITING, Ticket, TicketStore
+from bot.helpline.store import CLOSED, URGENT, WAITING, Ticket, TicketStore
 from bot.logs import Pseudonyms
 from bot.rasa_client import Button, RasaClient, RasaReplyError, RasaUnavailable, Reply
 from bot.sending import FIRST_RETRY_SECONDS, delete_messages, with_retries
 from bot.settings import Settings
 from catalogue import Catalogue
 from catalogue.content import Content
+from catalogue.safety import EMERGENCY, card_topic, danger_in
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class Desk:
         else:
             opens = _format_opening(hours.next_opening(now), ticket.language)
             text = self.child("handoff.closed_now", ticket.language, opens=opens)
-            card = None if ticket.urgent else self._emergency_card(ticket)
+            card = None if ticket.urgent else self._card_for(ticket, EMERGENCY)
             if card is None:  # urgent: the assistant sent the emergency card just before
                 replies = [Reply(text, tuple(end), ticket.language, protect=True)]
             else:
@@ -240,10 +241,11 @@ class Desk:
                 ]
             await self.deliver(chat_id, replies)
 
-    def _emergency_card(self, ticket: Ticket) -> str | None:
-        """The sourced emergency answer for the child's country, without its topic buttons
-        (while a person is coming, only "End" applies)."""
-        answer = self.content.answer("emergency", ticket.language, ticket.country)
+    def _card_for(self, ticket: Ticket, topic: str) -> str | None:
+        """The first message of a sourced safety answer (the emergency card, or the
+        distress answer) for the child's country, without its topic buttons (while a
+        person is coming, only "End" applies)."""
+        answer = self.content.answer(topic, ticket.language, ticket.country)
         if answer is None:
             return None
         return str(self.content.messages(answer, self.catalogue)[0]["text"])
@@ -266,12 +268,14 @@ class Desk:
             card_message_id=card.message_id,
         )
         if ticket.urgent:
-            try:
-                await self.bot.pin_chat_message(
-                    self.group, card.message_id, disable_notification=False
-                )
-            except TelegramError:
-                logger.warning("handoff.pin_failed", extra={"case": ticket.case_id})
+            await self._pin(ticket, card.message_id)
+
+    async def _pin(self, ticket: Ticket, card_message_id: int) -> None:
+        """Pin an urgent ticket's card, with a notification; a failure only costs the pin."""
+        try:
+            await self.bot.pin_chat_message(self.group, card_message_id, disable_notification=False)
+        except TelegramError:
+            logger.warning("handoff.pin_failed", extra={"case": ticket.case_id})
 
     def _card(self, ticket: Ticket, request: HandoffRequest, in_hours: bool) -> str:
         def esc(value: str | None) -> str:
@@ -334,6 +338,50 @@ class Desk:
     async def ticket_of_staff_message(self, message_id: int) -> Ticket | None:
         """The ticket whose card, or a relayed message of which, has this ID in the group."""
         return await self.db(self.store.by_staff_message, message_id)
+
+    # -- danger while a ticket is open ------------------------------------------
+    async def check_danger(self, ticket: Ticket, text: str) -> None:
+        """Check a child's words for danger while their ticket is open.
+
+        Rasa has paused the conversation and sees none of these messages, so the
+        same safety check (lexicon and classifiers) runs through its NLU alone,
+        which touches no conversation. If Rasa cannot answer, the message is
+        relayed all the same: the staff read it either way.
+        """
+        if ticket.urgent:
+            return  # the card was shown and the staff alerted; the person reads on
+        try:
+            category = danger_in(await self.rasa.parse(text))
+        except (RasaUnavailable, RasaReplyError) as exc:
+            logger.warning(
+                "handoff.danger_check_failed", extra={"case": ticket.case_id, "reason": str(exc)}
+            )
+            return
+        if category is not None:
+            await self.danger(ticket, category)
+
+    async def danger(self, ticket: Ticket, category: str) -> None:
+        """A child in danger while their ticket is open: the sourced card for their
+        country first (the distress answer for distress), then the ticket becomes
+        urgent: a line in its topic, its card pinned, its title marked."""
+        card = self._card_for(ticket, card_topic(category))
+        if card is not None and ticket.chat_id is not None:
+            end = [Button(self.child("button.end_chat", ticket.language), END_PAYLOAD)]
+            await self.deliver(
+                ticket.chat_id, [Reply(card, tuple(end), ticket.language, protect=True)]
+            )
+        if not await self.db(self.store.escalate, ticket.id):
+            return  # urgent already, or closed meanwhile
+        ticket = replace(ticket, risk=URGENT)
+        logger.info("handoff.escalated", extra={"case": ticket.case_id, "category": category})
+        await self._post(
+            ticket, self.staff("staff.escalated", case=ticket.case_id, category=category)
+        )
+        if ticket.card_message_id is not None:
+            await self._pin(ticket, ticket.card_message_id)
+        if ticket.thread_id is not None and ticket.state == WAITING:
+            # a claimed topic's title names its counsellor, who is already on it
+            await self._rename(ticket, self._title(ticket))
 
     async def from_child(self, ticket: Ticket, message: Message) -> None:
         """Carry a child's message (any kind) to the ticket's place in the staff group."""

@@ -1,8 +1,10 @@
 """Handlers of the helpline: a child's chat while a ticket is open, and the staff group.
 
 They run before the assistant's handlers (group -1): while a child's ticket is
-open, everything the child sends goes to the staff and nothing to Rasa, which
-has paused the conversation anyway.
+open, everything the child sends goes to the staff and nothing to Rasa's
+conversation, which is paused. Danger still comes first: the child's words go
+through Rasa's NLU alone (the same safety check), and danger or a 🆘 tap brings
+the card and makes the ticket urgent before the words reach the staff.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ from telegram.ext import (
 from bot.helpline.desk import END_PAYLOAD, Desk
 from bot.helpline.store import CLOSED, Ticket
 from bot.services import App, services
+from catalogue.safety import CATEGORIES
 
 logger = logging.getLogger(__name__)
 
 HELPLINE_GROUP = -1  # handler group: before the assistant's handlers (group 0)
 END_COMMANDS = ("/end", END_PAYLOAD)
+
+
+def sos(payload: str | None) -> str | None:
+    """The safety category a 🆘 button or command names ("/emergency", or
+    "/feeling_distress" when distress was likeliest), if it is one."""
+    name = (payload or "").removeprefix("/")
+    return name if name in CATEGORIES else None
 
 
 def _desk(context: ContextTypes.DEFAULT_TYPE) -> Desk:
@@ -50,13 +60,20 @@ async def on_child_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     )
     if command in END_COMMANDS:
         await desk.close(ticket, None)
-    else:
-        await desk.from_child(ticket, message)
+        raise ApplicationHandlerStop
+    # danger first, as with the assistant: the card reaches the child before
+    # their words reach the staff
+    if (category := sos(command)) is not None:
+        await desk.danger(ticket, category)
+    elif message.text or message.caption:
+        await desk.check_danger(ticket, message.text or message.caption or "")
+    await desk.from_child(ticket, message)
     raise ApplicationHandlerStop
 
 
 async def on_child_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """While a ticket is open, "End the chat" closes it; other buttons wait."""
+    """While a ticket is open, "End the chat" closes it and 🆘 shows the emergency card
+    and makes the ticket urgent; other buttons wait."""
     query = update.callback_query
     chat = update.effective_chat
     if query is None or chat is None or chat.type != Chat.PRIVATE:
@@ -69,6 +86,8 @@ async def on_child_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer()
     if query.data == END_PAYLOAD:
         await desk.close(ticket, None)
+    elif (category := sos(query.data)) is not None:
+        await desk.danger(ticket, category)
     raise ApplicationHandlerStop
 
 

@@ -39,6 +39,7 @@ metadata = MetaData()
 
 WAITING, CLAIMED, CLOSED = "waiting", "claimed", "closed"
 OPEN_STATES = (WAITING, CLAIMED)
+URGENT = "urgent"
 
 tickets = Table(
     "helpline_tickets",
@@ -110,7 +111,7 @@ class Ticket:
 
     @property
     def urgent(self) -> bool:
-        return self.risk == "urgent"
+        return self.risk == URGENT
 
 
 def _ticket(row: Row[Any] | None) -> Ticket | None:
@@ -217,6 +218,20 @@ class TicketStore:
                 update(tickets)
                 .where(tickets.c.id == ticket_id, tickets.c.state == WAITING)
                 .values(state=CLAIMED, staff_id=staff_id, claimed_at=time.time())
+            )
+        return bool(result.rowcount)
+
+    def escalate(self, ticket_id: int) -> bool:
+        """Make an open ticket urgent; False when it already was, or is closed."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(tickets)
+                .where(
+                    tickets.c.id == ticket_id,
+                    tickets.c.state.in_(OPEN_STATES),
+                    tickets.c.risk != URGENT,
+                )
+                .values(risk=URGENT)
             )
         return bool(result.rowcount)
 
@@ -349,9 +364,7 @@ class TicketStore:
                 select(func.count()).where(tickets.c.created_at >= since)
             ).scalar_one()
             urgent = conn.execute(
-                select(func.count()).where(
-                    tickets.c.created_at >= since, tickets.c.risk == "urgent"
-                )
+                select(func.count()).where(tickets.c.created_at >= since, tickets.c.risk == URGENT)
             ).scalar_one()
             closed = conn.execute(
                 select(func.count()).where(tickets.c.closed_at >= since)

@@ -114,6 +114,21 @@ async def test_resume_and_forget_use_the_token() -> None:
     assert all(r.query.get("token") == "secret" for r in seen)
 
 
+async def test_parse_asks_the_nlu_alone_with_the_token() -> None:
+    verdict = {"text": "x", "safety": {"source": "lexicon", "category": "emergency"}}
+    async with rasa_answering(200, verdict) as (client, seen):
+        assert await client.parse("x") == verdict
+    (request,) = seen
+    assert (request.method, request.path, request.query.get("token")) == (
+        "POST",
+        "/model/parse",
+        "secret",
+    )
+    async with rasa_answering(503, {}) as (client, _):
+        with pytest.raises(RasaUnavailable):
+            await client.parse("x")
+
+
 async def test_resume_refused_is_not_retried() -> None:
     async with rasa_answering(403, {}) as (client, _):
         with pytest.raises(RasaReplyError):

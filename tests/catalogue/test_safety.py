@@ -13,6 +13,8 @@ from catalogue.safety import (
     Lexicon,
     Phrase,
     SafetyError,
+    card_topic,
+    danger_in,
     default_lexicon,
     normalise,
     pattern_words,
@@ -135,3 +137,15 @@ def test_phrases_seldom_fire_on_ordinary_questions() -> None:
                     fired += lexicon.match(line[2:]) is not None
     # the few that fire are questions that report harm too ("they took my documents")
     assert ordinary > 10000 and fired / ordinary < 0.003
+
+
+def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
+    assert danger_in({"safety": {"source": "lexicon", "category": "report_abuse"}}) == (
+        "report_abuse"
+    )
+    assert danger_in({"safety": {"source": "intents", "category": "feeling_distress"}})
+    assert danger_in({"safety": {"source": "check", "category": "emergency"}}) is None
+    assert danger_in({"intent": {"name": "ask_food"}}) is None
+    assert danger_in({"safety": {"source": "intent", "category": "ask_food"}}) is None
+    assert card_topic("feeling_distress") == "feeling_distress"
+    assert card_topic("report_exploitation") == card_topic("emergency") == "emergency"

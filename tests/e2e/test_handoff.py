@@ -190,6 +190,37 @@ async def test_the_child_ends_the_chat_with_a_button(
     )
 
 
+async def test_danger_while_waiting_for_a_person_shows_the_card_first_and_alerts_staff(
+    staffed: FakeTelegram, gateway: Gateway
+) -> None:
+    """Rasa is paused while a person has the conversation; danger still wins."""
+    telegram, child = staffed, 7009
+    thread = await open_ticket(telegram, child)
+    await telegram.wait_sent(child, 3)
+    assert not telegram.called("pinChatMessage")  # an ordinary request
+    await telegram.push(tg.text(child, "the man from the flat is here and he has a knife"))
+
+    answer = CONTENT.answer("emergency", "en", None)
+    assert answer is not None
+    emergency_card = CONTENT.messages(answer, CAT)[0]["text"]
+    sent = await telegram.wait_sent(child, 4)
+    assert sent[3]["text"] == emergency_card
+    assert str(sent[3].get("protect_content")).lower() == "true"
+    await telegram.wait_for(lambda: bool(telegram.called("pinChatMessage")))
+    await telegram.wait_for(
+        lambda: any("URGENT now" in m["text"] for m in group_messages(telegram, thread))
+    )
+    await telegram.wait_for(lambda: bool(copies_to(telegram, GROUP)))
+    # the card reached the child before their words reached the staff
+    methods = [
+        c.method
+        for c in telegram.calls
+        if c.method == "copyMessage" or c.params.get("text") == emergency_card
+    ]
+    assert methods == ["sendMessage", "copyMessage"]
+    assert "URGENT" in telegram.called("editForumTopic")[-1]["name"]
+
+
 async def test_out_of_hours_the_child_is_told_when_and_gets_the_numbers(
     staffed: FakeTelegram, rasa_stack: RasaStack, gateway_factory: Callable[..., Gateway]
 ) -> None:

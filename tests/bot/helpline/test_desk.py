@@ -91,6 +91,21 @@ class FlakyRasa:
         return [Reply(text="back")]
 
 
+class ParsingRasa:
+    """Rasa's NLU as /model/parse answers, with a safety verdict for some words."""
+
+    def __init__(self, verdicts: dict[str, dict[str, Any] | None]) -> None:
+        self.verdicts = verdicts
+        self.parsed: list[str] = []
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        self.parsed.append(text)
+        if text == "rasa is down":
+            raise RasaUnavailable("ClientConnectorError")
+        safety = self.verdicts.get(text)
+        return {"text": text, **({"safety": safety} if safety else {})}
+
+
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     fake = FakeTelegram(TOKEN)
@@ -222,3 +237,72 @@ async def test_a_failed_hand_back_turn_is_run_again_without_resuming_twice(
     replies = await service._resume(ticket, trigger="handoff_ended")
     assert [r.text for r in replies] == ["back"]
     assert rasa.calls == ["resume", "handoff_ended", "handoff_ended"]
+
+
+async def test_danger_while_a_ticket_is_open_shows_the_card_first_and_makes_it_urgent(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    service, delivered = desk
+    rasa = ParsingRasa(
+        {
+            "he is at the door with a knife": {"source": "lexicon", "category": "emergency"},
+            "i am not sure": {"source": "check", "category": "report_abuse", "danger": 0.6},
+        }
+    )
+    service.rasa = rasa  # type: ignore[assignment]
+    await service.open(25, "waiting", {"country": "IT"}, "en")
+    ticket = await service.open_ticket_for(25)
+    assert ticket is not None and not ticket.urgent
+    delivered.clear()
+    # neither an ordinary message, nor one only worth "are you safe?", nor a Rasa that
+    # cannot answer changes anything
+    for text in ("when will someone come", "i am not sure", "rasa is down"):
+        await service.check_danger(ticket, text)
+    assert delivered == [] and not telegram.called("pinChatMessage")
+
+    await service.check_danger(ticket, "he is at the door with a knife")
+
+    card = service._card_for(ticket, "emergency")
+    assert card is not None and "112" in card
+    assert delivered == [(25, [card])]  # the child's country's card
+    ticket = await service.open_ticket_for(25)
+    assert ticket is not None and ticket.urgent
+    line = telegram.called("sendMessage")[-1]
+    assert f"#{ticket.case_id}" in line["text"] and "URGENT" in line["text"]
+    assert int(line["message_thread_id"]) == ticket.thread_id
+    assert int(telegram.called("pinChatMessage")[0]["message_id"]) == ticket.card_message_id
+    assert "URGENT" in telegram.called("editForumTopic")[-1]["name"]
+    # urgent now: the person reads on, nothing is parsed or shown again
+    await service.check_danger(ticket, "he is at the door with a knife")
+    assert len(delivered) == 1 and rasa.parsed.count("he is at the door with a knife") == 1
+
+
+async def test_distress_while_a_ticket_is_open_gets_the_distress_answer(
+    desk: tuple[Desk, list[Any]],
+) -> None:
+    service, delivered = desk
+    service.rasa = ParsingRasa(  # type: ignore[assignment]
+        {"i want to die": {"source": "intent", "category": "feeling_distress"}}
+    )
+    await service.open(26, "sad", {}, "fr")
+    ticket = await service.open_ticket_for(26)
+    assert ticket is not None
+    delivered.clear()
+    await service.check_danger(ticket, "i want to die")
+    distress = service._card_for(ticket, "feeling_distress")
+    assert distress is not None and distress != service._card_for(ticket, "emergency")
+    assert delivered == [(26, [distress])]
+
+
+async def test_the_sos_button_always_shows_the_card(
+    telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
+) -> None:
+    service, delivered = desk
+    await service.open(27, "sos", {"risk": "urgent", "reason": "safety"}, "ar")
+    ticket = await service.open_ticket_for(27)
+    assert ticket is not None
+    delivered.clear()
+    pins = len(telegram.called("pinChatMessage"))
+    await service.danger(ticket, "emergency")  # urgent already: the card, no second alarm
+    assert delivered == [(27, [service._card_for(ticket, "emergency")])]
+    assert len(telegram.called("pinChatMessage")) == pins

@@ -51,6 +51,19 @@ def test_claim_release_close(store: TicketStore) -> None:
     assert store.open_for_chat(11) is None
 
 
+def test_an_open_ticket_becomes_urgent_once(store: TicketStore) -> None:
+    ticket_id = open_one(store)
+    assert store.claim(ticket_id, 901)
+    assert store.escalate(ticket_id)
+    assert not store.escalate(ticket_id)  # urgent already
+    ticket = store.get(ticket_id)
+    assert ticket is not None and ticket.urgent and ticket.state == CLAIMED
+    closed = open_one(store, chat_id=12)
+    assert store.close(closed)
+    assert not store.escalate(closed)  # closed: nothing to alarm
+    assert store.counts_since(0)["urgent"] == 1
+
+
 def test_found_by_topic_card_and_relayed_message(store: TicketStore) -> None:
     ticket_id = open_one(store)
     store.set_staff_place(ticket_id, thread_id=77, card_message_id=500)
