@@ -157,6 +157,16 @@ def child_message(bot: Any, chat_id: int, message_id: int) -> Message:
     return message
 
 
+async def opened(
+    service: Desk, chat_id: int, sender: str, data: dict[str, Any], language: str
+) -> Ticket:
+    """Open a ticket for a child, as the assistant's handoff does, and return it."""
+    await service.open(chat_id, sender, data, language)
+    ticket = await service.open_ticket_for(chat_id)
+    assert ticket is not None
+    return ticket
+
+
 async def test_an_urgent_ticket_is_pinned(
     telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
 ) -> None:
@@ -172,9 +182,7 @@ async def test_a_relay_survives_telegram_errors_and_is_never_sent_twice(
     telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
 ) -> None:
     service, _ = desk
-    await service.open(22, "sender", {}, "en")
-    ticket = await service.open_ticket_for(22)
-    assert ticket is not None
+    ticket = await opened(service, 22, "sender", {}, "en")
     telegram.fail("copyMessage", status=502, retry_after=None, times=2)  # Telegram 5xx
     message = child_message(service.bot, 22, 1)
     await service.from_child(ticket, message)
@@ -188,9 +196,8 @@ async def test_forget_deletes_the_staff_copy_and_tells_staff_of_an_open_case(
     telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
 ) -> None:
     service, _ = desk
-    await service.open(23, "forgetful", {"risk": "urgent", "reason": "safety"}, "ps")
-    ticket = await service.open_ticket_for(23)
-    assert ticket is not None and ticket.thread_id is not None
+    ticket = await opened(service, 23, "forgetful", {"risk": "urgent", "reason": "safety"}, "ps")
+    assert ticket.thread_id is not None
 
     assert await service.forget("forgetful") == 1
 
@@ -207,9 +214,8 @@ async def test_without_topics_the_card_and_copies_are_deleted_and_old_cases_expi
 ) -> None:
     telegram.forum = False
     service, _ = desk
-    await service.open(24, "quiet", {}, "fa")
-    ticket = await service.open_ticket_for(24)
-    assert ticket is not None and ticket.thread_id is None
+    ticket = await opened(service, 24, "quiet", {}, "fa")
+    assert ticket.thread_id is None
     await service.from_child(ticket, child_message(service.bot, 24, 5))
     copy = telegram.called("copyMessage")[0]
     await service.db(service.store.close, ticket.id)
@@ -250,9 +256,8 @@ async def test_danger_while_a_ticket_is_open_shows_the_card_first_and_makes_it_u
         }
     )
     service.rasa = rasa  # type: ignore[assignment]
-    await service.open(25, "waiting", {"country": "IT"}, "en")
-    ticket = await service.open_ticket_for(25)
-    assert ticket is not None and not ticket.urgent
+    ticket = await opened(service, 25, "waiting", {"country": "IT"}, "en")
+    assert not ticket.urgent
     delivered.clear()
     # neither an ordinary message, nor one only worth "are you safe?", nor a Rasa that
     # cannot answer changes anything
@@ -284,9 +289,7 @@ async def test_distress_while_a_ticket_is_open_gets_the_distress_answer(
     service.rasa = ParsingRasa(  # type: ignore[assignment]
         {"i want to die": {"source": "intent", "category": "feeling_distress"}}
     )
-    await service.open(26, "sad", {}, "fr")
-    ticket = await service.open_ticket_for(26)
-    assert ticket is not None
+    ticket = await opened(service, 26, "sad", {}, "fr")
     delivered.clear()
     await service.check_danger(ticket, "i want to die")
     distress = service._card_for(ticket, "feeling_distress")
@@ -298,9 +301,7 @@ async def test_the_sos_button_always_shows_the_card(
     telegram: FakeTelegram, desk: tuple[Desk, list[Any]]
 ) -> None:
     service, delivered = desk
-    await service.open(27, "sos", {"risk": "urgent", "reason": "safety"}, "ar")
-    ticket = await service.open_ticket_for(27)
-    assert ticket is not None
+    ticket = await opened(service, 27, "sos", {"risk": "urgent", "reason": "safety"}, "ar")
     delivered.clear()
     pins = len(telegram.called("pinChatMessage"))
     await service.danger(ticket, "emergency")  # urgent already: the card, no second alarm
