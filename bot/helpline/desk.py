@@ -223,23 +223,27 @@ class Desk:
                 await self._resume(ticket, trigger=None)
                 await self._tell_child(chat_id, "utter_talk_to_human", ticket.language)
                 return
-        end = [Button(self.child("button.end_chat", ticket.language), END_PAYLOAD)]
+        end = self._end_button(ticket)
         if in_hours:
             minutes = await self._expected_wait()
             text = self.child("handoff.waiting", ticket.language, minutes=minutes)
-            await self.deliver(chat_id, [Reply(text, tuple(end), ticket.language, protect=True)])
+            await self.deliver(chat_id, [Reply(text, end, ticket.language, protect=True)])
         else:
             opens = _format_opening(hours.next_opening(now), ticket.language)
             text = self.child("handoff.closed_now", ticket.language, opens=opens)
             card = None if ticket.urgent else self._card_for(ticket, EMERGENCY)
             if card is None:  # urgent: the assistant sent the emergency card just before
-                replies = [Reply(text, tuple(end), ticket.language, protect=True)]
+                replies = [Reply(text, end, ticket.language, protect=True)]
             else:
                 replies = [
                     Reply(text, (), ticket.language, protect=True),
-                    Reply(card, tuple(end), ticket.language, protect=True),
+                    Reply(card, end, ticket.language, protect=True),
                 ]
             await self.deliver(chat_id, replies)
+
+    def _end_button(self, ticket: Ticket) -> tuple[Button, ...]:
+        """The one button a child has while a person is coming or talking: "End the chat"."""
+        return (Button(self.child("button.end_chat", ticket.language), END_PAYLOAD),)
 
     def _card_for(self, ticket: Ticket, topic: str) -> str | None:
         """The first message of a sourced safety answer (the emergency card, or the
@@ -366,10 +370,8 @@ class Desk:
         urgent: a line in its topic, its card pinned, its title marked."""
         card = self._card_for(ticket, card_topic(category))
         if card is not None and ticket.chat_id is not None:
-            end = [Button(self.child("button.end_chat", ticket.language), END_PAYLOAD)]
-            await self.deliver(
-                ticket.chat_id, [Reply(card, tuple(end), ticket.language, protect=True)]
-            )
+            reply = Reply(card, self._end_button(ticket), ticket.language, protect=True)
+            await self.deliver(ticket.chat_id, [reply])
         if not await self.db(self.store.escalate, ticket.id):
             return  # urgent already, or closed meanwhile
         ticket = replace(ticket, risk=URGENT)
