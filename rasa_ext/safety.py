@@ -11,9 +11,12 @@ decides whether a message is about danger from two signals:
   which learnt that question alone, or else the four intents' probabilities
   added up. When it passes ``danger_threshold``, the message is danger, with
   the likeliest safety intent as its kind, even if no single intent won (the
-  fallback would otherwise have hidden it). When a safety intent won the
-  ranking, ``agreement_threshold`` is enough: both classifiers say danger.
-  When a safety intent won the ranking but danger stays below that, the next
+  fallback would otherwise have hidden it). When the four intents add up to
+  ``agreement_threshold`` too, that is enough: both classifiers say danger.
+  (A safety intent on top by a nose, at 0.35 against ordinary intents that add
+  up to more, is not such agreement: on bench/data/safety.yml requiring the
+  sum took false alarms from 1.7% to 1.2% at the same recall.)
+  When a safety intent won the ranking but danger is not likely, the next
   likeliest ordinary intent answers instead, if it reaches
   ``fallback_threshold`` (the FallbackClassifier's threshold). Otherwise an
   emergency, abuse or exploitation guess becomes the fallback (the child is
@@ -100,18 +103,15 @@ class SafetyCheck(DataComponent):
         intent = message.get(INTENT) or {}
         name = intent.get(INTENT_NAME_KEY)
         ranking = message.get(INTENT_RANKING_KEY) or [intent]
+        intents = sum(
+            float(r.get(CONFIDENCE) or 0) for r in ranking if r.get(INTENT_NAME_KEY) in CATEGORIES
+        )
         danger = message.get(DANGER)  # rasa_ext.danger's, when the pipeline has it
         if danger is None:
-            danger = sum(
-                float(r.get(CONFIDENCE) or 0)
-                for r in ranking
-                if r.get(INTENT_NAME_KEY) in CATEGORIES
-            )
-        # danger, or a safety intent on top with danger more likely than not: the
-        # two classifiers agree (with the four intents added up instead of the
-        # danger model, this is the same rule at 0.5)
+            danger = intents
+        # danger, or the two classifiers agree that danger is more likely than not
         likely = danger >= self.danger_threshold or (
-            name in CATEGORIES and danger >= self.agreement_threshold
+            min(danger, intents) >= self.agreement_threshold
         )
         if name in CATEGORIES and likely:
             message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)

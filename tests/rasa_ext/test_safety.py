@@ -125,15 +125,26 @@ def test_the_danger_classifier_decides_when_the_pipeline_has_it() -> None:
     sure = judged(0.9, [("ask_shelter", 0.7), ("ask_food", 0.3)])
     assert sure.get("intent") == {"name": "emergency", "confidence": 0.9}
     # the intents add up to danger, but the one question says unlikely: asked, not alarmed
-    doubtful = judged(0.5, [("ask_work", 0.4), ("report_exploitation", 0.35), ("emergency", 0.25)])
+    doubtful = judged(0.45, [("ask_work", 0.4), ("report_exploitation", 0.35), ("emergency", 0.25)])
     assert doubtful.get("intent")["name"] == "ask_work"
     assert doubtful.get(SAFETY)["source"] == "check"
     assert judged(0.1, [("ask_work", 0.6), ("report_abuse", 0.4)]).get(SAFETY) is None
 
 
-def test_a_safety_intent_on_top_needs_only_danger_more_likely_than_not() -> None:
+def test_both_classifiers_finding_danger_more_likely_than_not_is_enough() -> None:
     agreed = judged(0.55, [("report_abuse", 0.5), ("ask_shelter", 0.3), ("emergency", 0.2)])
     assert agreed.get(SAFETY) == {"source": "intent", "category": "report_abuse"}
+    # the intents agree though an ordinary one is on top: the likeliest kind's card
+    spread = judged(0.55, [("ask_work", 0.4), ("report_exploitation", 0.35), ("emergency", 0.25)])
+    assert spread.get("intent") == {"name": "report_exploitation", "confidence": 0.55}
+    # a safety intent on top by a nose, the intents less than half: only the question
+    nose = judged(
+        0.55,
+        [("feeling_distress", 0.35), ("ask_onward_travel", 0.3), ("ask_work", 0.25),
+         ("emergency", 0.1)],
+    )  # fmt: skip
+    assert nose.get("intent") == {"name": "ask_onward_travel", "confidence": 0.3}
+    assert nose.get(SAFETY)["source"] == "check"
     # the same probability under an ordinary intent is only worth the question
     assert judged(0.55, [("ask_shelter", 0.6), ("report_abuse", 0.4)]).get(SAFETY)["source"] == (
         "check"
