@@ -60,6 +60,11 @@ def input_kind(message: Message) -> str:
     return next((kind for kind in ATTACHMENTS if getattr(message, kind, None)), "other")
 
 
+def unsupported_input(kind: str) -> str:
+    """The payload that tells the assistant the child sent something it cannot read."""
+    return "/unsupported_input" + json.dumps({"input_kind": kind}, separators=(",", ":"))
+
+
 def _hint(update: Update) -> str | None:
     user = update.effective_user
     return user.language_code if user else None
@@ -95,6 +100,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forward a child's text, new or edited, to the assistant."""
     message = update.effective_message
     assert message is not None and message.text is not None
+    if not message.text.strip():
+        # Only spaces Telegram keeps (no-break, ideographic): Rasa strips them and
+        # its NLU fails on the empty text, so this is answered as unreadable input.
+        await _forward(update, context, unsupported_input("blank"), "blank")
+        return
     kind = "edited" if update.edited_message else "text"
     await _forward(update, context, message.text, kind)
 
@@ -128,8 +138,7 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     assert message is not None
     kind = input_kind(message)
-    payload = "/unsupported_input" + json.dumps({"input_kind": kind}, separators=(",", ":"))
-    await _forward(update, context, payload, kind)
+    await _forward(update, context, unsupported_input(kind), kind)
 
 
 async def on_foreign_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -354,6 +354,8 @@ class Desk:
         """
         if ticket.urgent:
             return  # the card was shown and the staff alerted; the person reads on
+        if not text.strip():
+            return  # spaces only: nothing to read, and Rasa's NLU fails on an empty text
         try:
             category = danger_in(await self.rasa.parse(text))
         except (RasaUnavailable, RasaReplyError) as exc:

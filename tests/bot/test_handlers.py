@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from telegram import Message
 
-from bot.handlers import COMMANDS, input_kind
+from bot.handlers import COMMANDS, input_kind, unsupported_input
 from tests.e2e import fake_telegram as tg
 
 
@@ -16,3 +16,7 @@ def test_input_kind_names_the_attachment() -> None:
 def test_commands_map_to_rasa_intents() -> None:
     assert COMMANDS["start"] == "/start"
     assert COMMANDS["menu"] == COMMANDS["help"] == "/help"
+
+
+def test_unreadable_input_is_one_payload_naming_its_kind() -> None:
+    assert unsupported_input("blank") == '/unsupported_input{"input_kind":"blank"}'

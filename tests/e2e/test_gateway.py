@@ -76,6 +76,18 @@ async def test_unknown_command_and_unknown_button(telegram: FakeTelegram, gatewa
     assert len(telegram.called("answerCallbackQuery")) == 1
 
 
+async def test_a_blank_message_gets_a_kind_answer_and_holds_nothing_up(
+    telegram: FakeTelegram, gateway: Gateway
+) -> None:
+    # spaces Telegram keeps (no-break, ideographic) but Python and Rasa strip: an empty text
+    await telegram.push(tg.text(110, "\u00a0\u3000", language="fr"))
+    (reply,) = await telegram.wait_sent(110, 1)
+    assert reply["text"] == CAT.text("utter_unsupported_input", "fr")
+    await telegram.push(tg.text(110, "bonjour"))
+    sent = await telegram.wait_sent(110, 2)
+    assert sent[1]["text"] == CAT.text("utter_greet", "fr")
+
+
 async def test_long_and_edited_messages_are_answered(
     telegram: FakeTelegram, gateway: Gateway
 ) -> None:

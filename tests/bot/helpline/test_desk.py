@@ -264,6 +264,9 @@ async def test_danger_while_a_ticket_is_open_shows_the_card_first_and_makes_it_u
     for text in ("when will someone come", "i am not sure", "rasa is down"):
         await service.check_danger(ticket, text)
     assert delivered == [] and not telegram.called("pinChatMessage")
+    # spaces only are not even parsed
+    await service.check_danger(ticket, "\u00a0 \u3000")
+    assert rasa.parsed == ["when will someone come", "i am not sure", "rasa is down"]
 
     await service.check_danger(ticket, "he is at the door with a knife")
 
