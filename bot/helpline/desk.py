@@ -48,6 +48,7 @@ TURN_CHARS = 300  # a turn on the card is cut to this many characters
 TOPIC_TITLE_LIMIT = 128  # Bot API limit for forum topic names
 SEND_ATTEMPTS = 5  # staff-side calls may wait a little longer than a child's reply
 MEMBER_CACHE_SECONDS = 60.0
+SOS_AGAIN_SECONDS = 60.0  # one "🆘 again" line a minute per ticket: a frightened child taps often
 DEFAULT_WAIT_MINUTES = 5
 STAFF_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 END_PAYLOAD = "/end_handoff"
@@ -124,6 +125,7 @@ class Desk:
         self.remember = remember  # note a message ID in a child's chat (for /hide)
         self._forum: bool | None = None
         self._members: dict[int, tuple[bool, float]] = {}
+        self._sos_again: dict[int, float] = {}  # ticket id -> when staff were last told
 
     # -- helpers ----------------------------------------------------------------
     def staff(self, key: str, **values: Any) -> str:
@@ -375,7 +377,9 @@ class Desk:
             reply = Reply(card, self._end_button(ticket), ticket.language, protect=True)
             await self.deliver(ticket.chat_id, [reply])
         if not await self.db(self.store.escalate, ticket.id):
-            return  # urgent already, or closed meanwhile
+            if ticket.urgent:  # 🆘 again: a tap reaches no one else, so tell the staff
+                await self._sos_again_line(ticket, category)
+            return  # or closed meanwhile
         ticket = replace(ticket, risk=URGENT)
         logger.info("handoff.escalated", extra={"case": ticket.case_id, "category": category})
         await self._post(
@@ -386,6 +390,22 @@ class Desk:
         if ticket.thread_id is not None and ticket.state == WAITING:
             # a claimed topic's title names its counsellor, who is already on it
             await self._rename(ticket, self._title(ticket))
+
+    async def _sos_again_line(self, ticket: Ticket, category: str) -> None:
+        """Tell the staff that a child on an urgent ticket asked for help again, at
+        most once a minute per ticket."""
+        now = time.monotonic()
+        if now - self._sos_again.get(ticket.id, -SOS_AGAIN_SECONDS) < SOS_AGAIN_SECONDS:
+            return
+        # forget the others' old taps, so that the map holds only the last minute's
+        self._sos_again = {
+            t: when for t, when in self._sos_again.items() if now - when < SOS_AGAIN_SECONDS
+        }
+        self._sos_again[ticket.id] = now
+        logger.info("handoff.sos_again", extra={"case": ticket.case_id, "category": category})
+        await self._post(
+            ticket, self.staff("staff.sos_again", case=ticket.case_id, category=category)
+        )
 
     async def from_child(self, ticket: Ticket, message: Message) -> None:
         """Carry a child's message (any kind) to the ticket's place in the staff group."""

@@ -307,6 +307,14 @@ async def test_the_sos_button_always_shows_the_card(
     ticket = await opened(service, 27, "sos", {"risk": "urgent", "reason": "safety"}, "ar")
     delivered.clear()
     pins = len(telegram.called("pinChatMessage"))
+    lines = len(telegram.called("sendMessage"))
     await service.danger(ticket, "emergency")  # urgent already: the card, no second alarm
     assert delivered == [(27, [service._card_for(ticket, "emergency")])]
     assert len(telegram.called("pinChatMessage")) == pins
+    # a tap reaches no one else, so the staff read that the child asked again
+    (line,) = telegram.called("sendMessage")[lines:]
+    assert f"#{ticket.case_id}" in line["text"] and "again" in line["text"]
+    assert int(line["message_thread_id"]) == ticket.thread_id
+    # at most once a minute: a frightened child may tap many times
+    await service.danger(ticket, "emergency")
+    assert len(delivered) == 2 and len(telegram.called("sendMessage")) == lines + 1
