@@ -39,7 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa_ext import action_calls, speedups, turns
+from rasa_ext import action_calls, forking, speedups, turns
 from rasa_ext.erasure import ErasureUnsupported, erase_conversation, purge_before
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ class LanternInput(RestInput):  # type: ignore[misc]
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> LanternInput:
-        # once per Rasa server, before the first message
+        # once per Rasa server, before the first message (and before Sanic forks)
+        forking.share_imports_with_workers()
         speedups.install()
         turns.install()
         action_calls.install()

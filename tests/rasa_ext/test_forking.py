@@ -1,0 +1,39 @@
+"""Forked Rasa workers start with the server's objects out of the collector's reach."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+# In a process of its own: the hook cannot be taken back once registered.
+CHILD_REPORTS_FROZEN = textwrap.dedent(
+    """
+    import gc, os
+    from rasa_ext.forking import share_imports_with_workers
+
+    kept = [{"an": "object from before the fork"} for _ in range(100)]
+    share_imports_with_workers()
+    share_imports_with_workers()  # once per process, however often it is called
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if gc.get_freeze_count() >= len(kept) else 1)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+def test_a_forked_worker_starts_with_the_servers_objects_frozen() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_REPORTS_FROZEN], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0"
+
+
+def test_without_a_fork_nothing_is_frozen() -> None:
+    script = "import gc; from rasa_ext.forking import share_imports_with_workers as s; s(); print(gc.get_freeze_count())"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0"
