@@ -149,3 +149,17 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
     assert danger_in({"safety": {"source": "intent", "category": "ask_food"}}) is None
     assert card_topic("feeling_distress") == "feeling_distress"
     assert card_topic("report_exploitation") == card_topic("emergency") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("sariirtaydu way jaban tahay", None),  # my bed is broken
+        ("qolkayga habeenkii qaylo badan baa ka dhacda", None),  # my room is loud at night
+        ("habeenkii sariirtayda ayuu yimaadaa", "report_abuse"),  # he comes to my bed at night
+        ("wiil ayaa qolkayga soo gala habeenkii", "report_abuse"),  # a boy comes into my room
+    ],
+)
+def test_a_bed_or_a_room_alone_is_not_danger_in_somali(text: str, category: str | None) -> None:
+    found = default_lexicon().match(text)
+    assert (found.category if found else None) == category
