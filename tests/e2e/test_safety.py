@@ -70,7 +70,7 @@ async def test_a_message_that_sounds_somewhat_like_danger_asks_once_if_the_child
     telegram: FakeTelegram, gateway: Gateway
 ) -> None:
     chat = 8005
-    await telegram.push(tg.text(chat, "i do not like the man at the shelter"))
+    await telegram.push(tg.text(chat, "i do not like the staff at the shelter"))
     sent = await telegram.wait_sent(chat, 2)
     assert sent[0]["text"] == CAT.text("utter_safety_check", "en")
     buttons = [
@@ -80,7 +80,7 @@ async def test_a_message_that_sounds_somewhat_like_danger_asks_once_if_the_child
     # the question the child asked is still answered, after the check
     assert all(m["text"] != card("emergency", "en") for m in sent)
     before = len(telegram.sent(chat))
-    await telegram.push(tg.text(chat, "i do not like the man at the shelter"))
+    await telegram.push(tg.text(chat, "i do not like the staff at the shelter"))
     await telegram.wait_for(lambda: len(telegram.sent(chat)) > before)
     await asyncio.sleep(1)
     again = telegram.sent(chat)[before:]
