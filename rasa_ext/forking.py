@@ -1,8 +1,8 @@
 """Rasa's forked workers share what the server imported instead of copying it.
 
 With ``SANIC_WORKERS`` above 1 (the production profile), Sanic forks the
-workers after the Rasa server has imported everything, TensorFlow among it
-(about 600 MB, though no Lantern component uses it). A forked worker shares
+workers after the Rasa server has imported everything (about 600 MB resident,
+TensorFlow among it, though no Lantern component uses it). A forked worker shares
 those pages until it writes to them, and its garbage collector writes to the
 header of every object it looks at: the workers' first full collections
 copied most of the imports. ``gc.freeze()`` just before the fork (Python's

@@ -14,7 +14,6 @@ CHILD_REPORTS_FROZEN = textwrap.dedent(
 
     kept = [{"an": "object from before the fork"} for _ in range(100)]
     share_imports_with_workers()
-    share_imports_with_workers()  # once per process, however often it is called
     pid = os.fork()
     if pid == 0:
         os._exit(0 if gc.get_freeze_count() >= len(kept) else 1)
