@@ -32,6 +32,8 @@ def worker(prefix: str) -> AtomicRedisLockStore:
 
 async def test_one_holder_at_a_time_in_the_order_they_came(prefix: str) -> None:
     workers = [worker(prefix) for _ in range(4)]
+    queue = workers[0]._keys("child")[0]
+    everyone_queued = asyncio.Event()
     inside: list[int] = []
     order: list[int] = []
 
@@ -40,13 +42,22 @@ async def test_one_holder_at_a_time_in_the_order_they_came(prefix: str) -> None:
             inside.append(number)
             assert len(inside) == 1, "two holders at once"
             order.append(number)
+            if number == 0:
+                # the first holder keeps the queue from emptying until all are in it
+                await everyone_queued.wait()
             await asyncio.sleep(0.01)
             inside.remove(number)
+
+    async def queued(count: int) -> None:
+        while workers[0].red.zcard(queue) < count:
+            await asyncio.sleep(0.001)
 
     tasks = []
     for number in range(20):
         tasks.append(asyncio.create_task(turn(number)))
-        await asyncio.sleep(0.002)  # each takes its ticket before the next
+        # each takes its ticket before the next comes (a wait on Redis, not on the clock)
+        await asyncio.wait_for(queued(number + 1), timeout=10)
+    everyone_queued.set()
     await asyncio.gather(*tasks)
     assert order == list(range(20))
 
