@@ -163,3 +163,34 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
 def test_a_bed_or_a_room_alone_is_not_danger_in_somali(text: str, category: str | None) -> None:
     found = default_lexicon().match(text)
     assert (found.category if found else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("où je peux me faire couper les cheveux", None),  # a haircut
+        ("je vais me couper ce soir", "feeling_distress"),
+        ("j'ai envie de me couper encore", "feeling_distress"),
+    ],
+)
+def test_having_ones_hair_cut_is_not_self_harm_in_french(text: str, category: str | None) -> None:
+    found = default_lexicon().match(text)
+    assert (found.category if found else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i sleep outside in the cold", "emergency"),
+        ("dışarıda soğukta uyuyorum", "emergency"),
+        ("сплю на улице на морозе", "emergency"),
+        ("waxaan seexdaa banaanka qabowga", "emergency"),
+        ("is it cold outside today", None),
+        ("dışarıda soğuk mu", None),
+        ("на улице холодно", None),
+        ("banaanka waa qabow", None),
+    ],
+)
+def test_out_in_the_cold_is_danger_and_cold_weather_is_not(text: str, category: str | None) -> None:
+    found = default_lexicon().match(text)
+    assert (found.category if found else None) == category
