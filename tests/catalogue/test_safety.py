@@ -154,43 +154,28 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
+        # Somali: a bed or a room alone is not danger, someone coming in is
         ("sariirtaydu way jaban tahay", None),  # my bed is broken
         ("qolkayga habeenkii qaylo badan baa ka dhacda", None),  # my room is loud at night
         ("habeenkii sariirtayda ayuu yimaadaa", "report_abuse"),  # he comes to my bed at night
         ("wiil ayaa qolkayga soo gala habeenkii", "report_abuse"),  # a boy comes into my room
-    ],
-)
-def test_a_bed_or_a_room_alone_is_not_danger_in_somali(text: str, category: str | None) -> None:
-    found = default_lexicon().match(text)
-    assert (found.category if found else None) == category
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        ("où je peux me faire couper les cheveux", None),  # a haircut
+        # French: having one's hair cut is not cutting oneself
+        ("où je peux me faire couper les cheveux", None),
         ("je vais me couper ce soir", "feeling_distress"),
         ("j'ai envie de me couper encore", "feeling_distress"),
-    ],
-)
-def test_having_ones_hair_cut_is_not_self_harm_in_french(text: str, category: str | None) -> None:
-    found = default_lexicon().match(text)
-    assert (found.category if found else None) == category
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
+        # out in the cold is danger, cold weather is not
         ("i sleep outside in the cold", "emergency"),
         ("dışarıda soğukta uyuyorum", "emergency"),
         ("сплю на улице на морозе", "emergency"),
-        ("waxaan seexdaa banaanka qabowga", "emergency"),
+        ("waxaan seexdaa banaanka qabowga", "emergency"),  # I sleep outside in the cold
         ("is it cold outside today", None),
         ("dışarıda soğuk mu", None),
         ("на улице холодно", None),
-        ("banaanka waa qabow", None),
+        ("banaanka waa qabow", None),  # it is cold outside
     ],
 )
-def test_out_in_the_cold_is_danger_and_cold_weather_is_not(text: str, category: str | None) -> None:
+def test_everyday_words_beside_a_danger_phrase_are_not_danger(
+    text: str, category: str | None
+) -> None:
     found = default_lexicon().match(text)
     assert (found.category if found else None) == category
