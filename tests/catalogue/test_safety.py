@@ -172,10 +172,12 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("dışarıda soğuk mu", None),
         ("на улице холодно", None),
         ("banaanka waa qabow", None),  # it is cold outside
+        # a threat to any of the child's family, not only "my family"
+        ("сказали що зашкодять моїй сестрі", "report_exploitation"),
+        ("сказали что навредят моему брату", "report_exploitation"),
+        ("куріння зашкодить здоров'ю", None),  # smoking harms health
     ],
 )
-def test_everyday_words_beside_a_danger_phrase_are_not_danger(
-    text: str, category: str | None
-) -> None:
+def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
     found = default_lexicon().match(text)
     assert (found.category if found else None) == category
