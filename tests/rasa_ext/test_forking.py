@@ -23,16 +23,18 @@ CHILD_REPORTS_FROZEN = textwrap.dedent(
 )
 
 
-def test_a_forked_worker_starts_with_the_servers_objects_frozen() -> None:
+def printed_by(script: str) -> str:
+    """What a script prints, run in a Python process of its own."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD_REPORTS_FROZEN], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "0"
+    return done.stdout.strip()
+
+
+def test_a_forked_worker_starts_with_the_servers_objects_frozen() -> None:
+    assert printed_by(CHILD_REPORTS_FROZEN) == "0"
 
 
 def test_without_a_fork_nothing_is_frozen() -> None:
     script = "import gc; from rasa_ext.forking import share_imports_with_workers as s; s(); print(gc.get_freeze_count())"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "0"
+    assert printed_by(script) == "0"
