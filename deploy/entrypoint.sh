@@ -9,7 +9,7 @@ case "${1:-bot}" in
       --port "${RASA_PORT:-5005}"
     ;;
   actions)
-    exec rasa run actions --actions actions --port "${ACTION_PORT:-5055}"
+    exec python -m rasa_sdk --actions actions --port "${ACTION_PORT:-5055}"
     ;;
   bot)
     exec python -m bot

@@ -99,7 +99,7 @@ def production_env(schema: str, action_url: str) -> dict[str, str]:
 def start_actions(port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [BIN / "rasa", "run", "actions", "--actions", "actions", "--port", str(port)],
+            [BIN / "python", "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=out,
