@@ -1,14 +1,15 @@
 """Rasa's forked workers share what the server imported instead of copying it.
 
 With ``SANIC_WORKERS`` above 1 (the production profile), Sanic forks the
-workers after the Rasa server has imported everything (about 600 MB resident,
-TensorFlow among it, though no Lantern component uses it). A forked worker shares
-those pages until it writes to them, and its garbage collector writes to the
-header of every object it looks at: the workers' first full collections
-copied most of the imports. ``gc.freeze()`` just before the fork (Python's
-documented recipe) puts the objects that exist then out of the collector's
-reach. Measured with ``bench/load.py --visit``, production profile: the Rasa
-processes' memory (PSS) 1,678 → 1,498 MB, throughput unchanged.
+workers after the Rasa server has imported everything (about 600 MB resident
+while TensorFlow was among the imports; rasa_ext.tensorflow_free now leaves it
+out). A forked worker shares those pages until it writes to them, and its
+garbage collector writes to the header of every object it looks at: the
+workers' first full collections copied most of the imports. ``gc.freeze()``
+just before the fork (Python's documented recipe) puts the objects that exist
+then out of the collector's reach. Measured with ``bench/load.py --visit``,
+production profile: the Rasa processes' memory (PSS) 1,678 → 1,498 MB,
+throughput unchanged.
 """
 
 from __future__ import annotations

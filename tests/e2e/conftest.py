@@ -113,7 +113,9 @@ def start_rasa(
     with log.open("ab") as out:
         return subprocess.Popen(
             [
-                BIN / "rasa",
+                BIN / "python",
+                "-m",
+                "rasa_ext.tensorflow_free",  # Rasa's command line without TensorFlow
                 "run",
                 "--enable-api",
                 "--auth-token",
