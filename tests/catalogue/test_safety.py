@@ -176,6 +176,16 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("сказали що зашкодять моїй сестрі", "report_exploitation"),
         ("сказали что навредят моему брату", "report_exploitation"),
         ("куріння зашкодить здоров'ю", None),  # smoking harms health
+        # ending one's life, said as such
+        ("بدي انهي حياتي", "feeling_distress"),
+        ("хочу покінчити з усім", "feeling_distress"),
+        ("я покончу с жизнью", "feeling_distress"),
+        ("hayatıma son vermek istiyorum", "feeling_distress"),
+        ("আমি নিজেকে শেষ করে দেব", "feeling_distress"),
+        ("غواړم خپل ژوند ختم کړم", "feeling_distress"),
+        ("دەمەوێت کۆتایی بە ژیانم بهێنم", "feeling_distress"),
+        ("ödevlerimi bitirdim, her şey tamam", None),  # homework done, all fine
+        ("я закончил всё на сегодня", None),  # I finished everything for today
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
