@@ -57,11 +57,7 @@ class _StandInType(type):
     """The type of every stand-in: attributes are more stand-ins, use is refused."""
 
     def __getattr__(cls, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)  # let introspection see a plain class
-        value = stand_in(f"{cls.__qualname__}.{name}")
-        setattr(cls, name, value)  # the same stand-in each time, as a module's attribute is
-        return value
+        return _attribute(cls, cls.__qualname__, name)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and callable(args[0]):
@@ -88,15 +84,20 @@ def stand_in(qualname: str) -> type:
     return cls
 
 
+def _attribute(owner: object, qualname: str, name: str) -> type:
+    """A stand-in's or stand-in module's attribute: a stand-in, the same one each time."""
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(name)  # let introspection see a plain class or module
+    value = stand_in(f"{qualname}.{name}")
+    setattr(owner, name, value)
+    return value
+
+
 class _StandInModule(types.ModuleType):
     """A stand-in module: every attribute a stand-in class, made once."""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        value = stand_in(f"{self.__name__}.{name}")
-        setattr(self, name, value)
-        return value
+        return _attribute(self, self.__name__, name)
 
 
 class _Loader(importlib.abc.Loader):
