@@ -186,6 +186,22 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("دەمەوێت کۆتایی بە ژیانم بهێنم", "feeling_distress"),
         ("ödevlerimi bitirdim, her şey tamam", None),  # homework done, all fine
         ("я закончил всё на сегодня", None),  # I finished everything for today
+        # a marriage arranged for the child is danger, asking about marriage is not
+        ("my dad wants to marry me off this summer", "report_exploitation"),
+        ("አባቴ ሊድረኝ ይፈልጋል", "report_exploitation"),  # my father wants to marry me off
+        ("ኣቦይ ከመርዕወኒ ይደሊ", "report_exploitation"),  # my father wants to marry me off
+        ("باوکم دەیەوێت بمدات بە پیاوێک", "report_exploitation"),  # ... give me to a man
+        ("родители хотят выдать меня замуж", "report_exploitation"),
+        ("can i marry my girlfriend when i am 18", None),
+        ("можно ли жениться в 18", None),
+        ("መቼ ማግባት እችላለሁ", None),  # when can I get married
+        ("evlenmek için kaç yaşında olmak lazım", None),
+        # cutting one's arm or hand again is self-harm; a finger while cooking is not
+        ("я снова порезал руку", "feeling_distress"),
+        ("لاس مې بیا پرې کړ", "feeling_distress"),  # I cut my hand/arm again
+        ("እጄን እንደገና ቆረጥኩ", "feeling_distress"),  # I cut my hand/arm again
+        ("i cut my finger again while cooking", None),
+        ("порезал палец, когда готовил", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
