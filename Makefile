@@ -61,12 +61,10 @@ bench: train ## start-up time, memory per process, reply latency (bench/startup.
 bench-load: train ## messages/s, latency, CPU and memory under load, beside stock Rasa (bench/load.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/load.py
 
-bench-safety: train ## danger recall and false alarms per language, all five sets (bench/safety.py)
-	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py
-	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout.yml
-	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout-2.yml
-	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout-3.yml
-	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data bench/data/safety-holdout-4.yml
+bench-safety: train ## danger recall and false alarms per language, every set in bench/data (bench/safety.py)
+	@for set in bench/data/safety.yml bench/data/safety-holdout*.yml; do \
+		LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data $$set || exit 1; \
+	done
 
 bench-handoff: train ## time to reach a counsellor and relay latency (bench/handoff.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/handoff.py
