@@ -202,6 +202,15 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("እጄን እንደገና ቆረጥኩ", "feeling_distress"),  # I cut my hand/arm again
         ("i cut my finger again while cooking", None),
         ("порезал палец, когда готовил", None),
+        # one language's danger word that is another's everyday word, once accents fold
+        ("her gün okula gidiyorum", None),  # Turkish: I go to school every day
+        ("bütün gün ofiste bekledim", None),  # Turkish: I waited all day at the office
+        ("a man with a gun is outside", "emergency"),
+        ("he has gun", "emergency"),
+        ("fotoğraf çek", None),  # Turkish: take a photo
+        ("zilamek bi çek li derve ye", "emergency"),  # Kurmanji: a man with a weapon outside
+        ("عمري تجاوز ١٨ سنة", None),  # Arabic: my age is over 18
+        ("بهم تجاوز کرد", "report_abuse"),  # Persian: he assaulted me
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
