@@ -139,6 +139,40 @@ def test_phrases_seldom_fire_on_ordinary_questions() -> None:
     assert ordinary > 10000 and fired / ordinary < 0.003
 
 
+# Lone phrases that are also frequent words of another language with the same
+# meaning: abuse, suicide, depression, anxiety, porn; weapon(s), threat, knife,
+# sex, sexual, depression and suicide in Arabic, Persian and Urdu.
+COGNATES = {
+    "abuse", "suicide", "depression", "anxiety", "porno",
+    "اسلحه", "سلاح", "تهدید", "چاقو", "سکس", "جنسی", "افسردگی", "خودکشی",
+}  # fmt: skip
+
+
+def test_no_lone_phrase_is_an_everyday_word_of_another_language() -> None:
+    """Every language's phrases meet every message: one word must not mean 'day' elsewhere.
+
+    After folding, the English "gun" was the Turkish "gün" (day) and the Kurmanji
+    "çek" (weapon) the Turkish "çek" (pull); wordfreq's lists of the languages it
+    knows find such words.
+    """
+    import wordfreq
+
+    lexicon = default_lexicon()
+    lone = [p for p in lexicon.phrases if len(p.places) == 1]
+    clashes = []
+    for language in ("en", "fr", "tr", "ar", "fa", "ur", "ru", "uk"):
+        frequent: set[str] = set()
+        for word, frequency in wordfreq.get_frequency_dict(language, wordlist="small").items():
+            if frequency >= 2e-5:  # about the 3,000 commonest words
+                frequent.update(normalise(word))
+        for p in (p for p in lone if p.language != language):
+            place = p.places[0]
+            words = {w for w in place.exact if w in frequent}
+            words |= {w for w in frequent for prefix in place.prefixes if w.startswith(prefix)}
+            clashes += [(p.language, p.text, language, w) for w in words - COGNATES]
+    assert not clashes
+
+
 def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
     assert danger_in({"safety": {"source": "lexicon", "category": "report_abuse"}}) == (
         "report_abuse"
