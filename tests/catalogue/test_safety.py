@@ -236,6 +236,13 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("እጄን እንደገና ቆረጥኩ", "feeling_distress"),  # I cut my hand/arm again
         ("i cut my finger again while cooking", None),
         ("порезал палец, когда готовил", None),
+        # heavy bleeding and being forced into a vehicle, in the languages that lacked them
+        ("у него кровотечение, кровь не останавливается", "emergency"),
+        ("анализ крови нормальный", None),  # the blood test is normal
+        ("вони силою посадили мене в машину", "emergency"),
+        ("خوێنی زۆری لێ دەچێت", "emergency"),  # Sorani: a lot of blood is coming out
+        ("xoog ayay igu geliyeen gaari", "emergency"),  # Somali: they forced me into a car
+        ("je monte dans la voiture de mon tuteur", None),
         # one language's danger word that is another's everyday word, once accents fold
         ("her gün okula gidiyorum", None),  # Turkish: I go to school every day
         ("bütün gün ofiste bekledim", None),  # Turkish: I waited all day at the office
