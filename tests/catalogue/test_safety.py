@@ -252,6 +252,12 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("zilamek bi çek li derve ye", "emergency"),  # Kurmanji: a man with a weapon outside
         ("عمري تجاوز ١٨ سنة", None),  # Arabic: my age is over 18
         ("بهم تجاوز کرد", "report_abuse"),  # Persian: he assaulted me
+        ("iş için dil kursu var mı", None),  # Turkish: a language course for work?
+        ("waxaan doonayaa inaan is dilo", "feeling_distress"),  # Somali: I want to kill myself
+        ("میتونم با جنس مقابل دوست بشم؟", None),  # Persian: friends with the opposite sex?
+        ("طلب جنس مقابل اكل", "report_exploitation"),  # Arabic: sex in exchange for food
+        ("هل انا بدون حقوق هون", None),  # Arabic: am I without rights here?
+        ("بدون حقوق کار میکنم", "report_exploitation"),  # Persian: I work without pay
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
