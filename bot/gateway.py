@@ -9,11 +9,13 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 from telegram.ext import AIORateLimiter, Application
 
 from bot.aiohttp_request import AiohttpRequest
@@ -117,7 +119,9 @@ def build_application(settings: Settings) -> App:
 async def _open_services(application: App) -> None:
     """Create the shared clients (called once the application is initialised)."""
     settings: Settings = application.bot_data["settings"]
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, settings.database_pool_size, settings.database_max_overflow
+    )
     inbox = UpdateInbox(engine)
     await asyncio.to_thread(inbox.purge_done, DEDUPE_WINDOW_SECONDS)
     salts = await asyncio.to_thread(LogSalts, engine)
@@ -202,10 +206,21 @@ async def _purge(svc: Services) -> None:
     )
 
 
+def database_executor(settings: Settings) -> ThreadPoolExecutor | None:
+    """Threads for blocking calls (asyncio.to_thread) with a database server: one
+    per pooled connection, so that none waits for one and none is opened past the
+    pool. The default, min(32, CPUs + 4), counts the host's CPUs, not a container's."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return None  # a file: connections cost no server process
+    return ThreadPoolExecutor(settings.database_pool_size, thread_name_prefix="database")
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the gateway until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    if executor := database_executor(settings):
+        loop.set_default_executor(executor)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)

@@ -12,6 +12,11 @@ from urllib.parse import urlparse
 
 from bot.helpline.hours import Hours, HoursError
 
+# Connections to a database server per process: each is a PostgreSQL backend,
+# and every replica's add up against the server's max_connections (100 by
+# default; deploy/k8s's autoscalers are sized to fit, tests/deploy checks it).
+DEFAULT_POOL_SIZE = 4
+
 
 class ConfigError(Exception):
     """A variable is missing or malformed; the message names it."""
@@ -69,6 +74,10 @@ class Settings:
     helpline_remind_minutes: float
     helpline_nudge_minutes: float
     database_url: str
+    # PostgreSQL connections the gateway keeps (SQL_POOL_SIZE, Rasa's own name)
+    # and may open beyond them (SQL_MAX_OVERFLOW); its database threads match
+    database_pool_size: int
+    database_max_overflow: int
     pseudonym_key: bytes
     rasa_timeout: float
     rasa_retry_seconds: float
@@ -109,6 +118,13 @@ class Settings:
             for name in sorted(env)
             if re.fullmatch(r"HELPLINE_HOURS_[A-Z]{2}", name) and env[name]
         }
+        pool_size = _int(env, "SQL_POOL_SIZE", DEFAULT_POOL_SIZE)
+        max_overflow = _int(env, "SQL_MAX_OVERFLOW", 0)
+        assert pool_size is not None and max_overflow is not None
+        if pool_size < 1:
+            raise ConfigError(f"SQL_POOL_SIZE must be at least 1, got {pool_size}")
+        if max_overflow < 0:
+            raise ConfigError(f"SQL_MAX_OVERFLOW must not be negative, got {max_overflow}")
         retention = _int(env, "RETENTION_DAYS", 30)
         assert retention is not None
         if retention < 1:
@@ -132,6 +148,8 @@ class Settings:
             helpline_remind_minutes=_float(env, "HELPLINE_REMIND_MINUTES", 5.0),
             helpline_nudge_minutes=_float(env, "HELPLINE_NUDGE_MINUTES", 10.0),
             database_url=env.get("DATABASE_URL") or "sqlite:///var/gateway.db",
+            database_pool_size=pool_size,
+            database_max_overflow=max_overflow,
             pseudonym_key=key.encode(),
             rasa_timeout=_float(env, "RASA_TIMEOUT", 30.0),
             rasa_retry_seconds=_float(env, "RASA_RETRY_SECONDS", 300.0),

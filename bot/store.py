@@ -47,6 +47,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.expression import Delete
 
+from bot.settings import DEFAULT_POOL_SIZE
+
 metadata = MetaData()
 
 updates = Table(
@@ -81,8 +83,14 @@ class Unfinished(NamedTuple):
     received_at: float
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL so reads do not block the writer."""
+def make_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = 0) -> Engine:
+    """Create an engine; SQLite gets WAL so reads do not block the writer.
+
+    A database server gets ``pool_size`` connections kept open and at most
+    ``max_overflow`` more: SQLAlchemy's default (5 + 10) had the gateway open and
+    close a server process per connection beyond the pool whenever more threads
+    than that wanted one.
+    """
     parsed = make_url(url)
     options: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -100,6 +108,8 @@ def make_engine(url: str) -> Engine:
             "max_overflow": 8,
             "connect_args": {"check_same_thread": False},
         }
+    elif parsed.get_backend_name() != "sqlite":
+        options |= {"pool_size": pool_size, "max_overflow": max_overflow}
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
 

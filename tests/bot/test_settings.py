@@ -16,6 +16,7 @@ def test_defaults_are_the_embedded_profile() -> None:
     assert s.helpline_chat_id is None and s.telegram_webhook_secret is None
     assert s.retention_days == 30
     assert s.telegram_rate == 30.0  # Telegram's limit for one bot
+    assert (s.database_pool_size, s.database_max_overflow) == (4, 0)
 
 
 def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
@@ -48,6 +49,9 @@ def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:
         ({**BASE, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({**BASE, "RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
         ({**BASE, "RETENTION_DAYS": "a month"}, "RETENTION_DAYS"),
+        ({**BASE, "SQL_POOL_SIZE": "0"}, "SQL_POOL_SIZE"),
+        ({**BASE, "SQL_POOL_SIZE": "many"}, "SQL_POOL_SIZE"),
+        ({**BASE, "SQL_MAX_OVERFLOW": "-1"}, "SQL_MAX_OVERFLOW"),
     ],
 )
 def test_a_bad_variable_is_named(env: dict[str, str], names: str) -> None:

@@ -4,7 +4,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.store import LogSalts, MessageLog, Note, UpdateInbox, log_salts, noting, updates
+from bot.store import (
+    LogSalts,
+    MessageLog,
+    Note,
+    UpdateInbox,
+    log_salts,
+    make_engine,
+    noting,
+    updates,
+)
+from tests.bot.conftest import POSTGRES
 
 
 @pytest.fixture
@@ -203,3 +213,15 @@ def test_old_log_salts_are_purged(engine: Engine) -> None:
     assert salts.purge(3600) == 1
     with engine.connect() as conn:
         assert conn.execute(select(log_salts.c.chat_ref)).scalars().all() == ["new"]
+
+
+def test_a_database_server_gets_the_connections_asked_for_and_no_more() -> None:
+    """SQLAlchemy's default pool (5 kept, 10 more) opened and closed a PostgreSQL
+    server process for each connection past the pool."""
+    engine = make_engine(POSTGRES, pool_size=3, max_overflow=1)
+    try:
+        assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            assert conn.execute(select(1)).scalar_one() == 1
+    finally:
+        engine.dispose()
