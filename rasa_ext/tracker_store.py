@@ -25,21 +25,31 @@ default opened a connection per query and waited for the disk on every
 commit, with the event loop blocked. Deleted rows are overwritten with zeros
 (secure_delete) and ``compact()`` empties the write-ahead log after an
 erasure, so an erased conversation stays in no page of either file.
+
+On PostgreSQL it keeps ``SQL_POOL_SIZE`` connections (4 unless set; Rasa's own
+default is 50, plus 100 past the pool) and runs its queries in as many threads:
+every Rasa worker of every replica holds its own pool, and they add up against
+the server's ``max_connections``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import itertools
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.constants import POSTGRESQL_MAX_OVERFLOW, POSTGRESQL_POOL_SIZE
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -50,6 +60,11 @@ T = TypeVar("T")
 
 # a 10-message conversation takes about 200 KB as a tracker in memory (tracemalloc)
 DEFAULT_CACHE_SIZE = 500
+# PostgreSQL connections per Rasa process when SQL_POOL_SIZE and SQL_MAX_OVERFLOW
+# (Rasa's own variables) are unset, as for the gateway (bot/settings.py); Rasa's
+# defaults, 50 and 100, let one process hold half a server's max_connections.
+DEFAULT_POOL_SIZE = 4
+DEFAULT_MAX_OVERFLOW = 0
 
 
 def _row(sender_id: str, event: Event) -> dict[str, Any]:
@@ -107,7 +122,29 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             self.engine.dispose()
             self.engine = sqlite_engine(self.engine.url)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "postgresql" and not (
+            {POSTGRESQL_POOL_SIZE, POSTGRESQL_MAX_OVERFLOW} <= os.environ.keys()
+        ):
+            # Rasa's defaults for what is unset replaced by Lantern's
+            url = self.engine.url
+            self.engine.dispose()
+            options = create_engine_kwargs(url) | {
+                "pool_size": int(os.environ.get(POSTGRESQL_POOL_SIZE, DEFAULT_POOL_SIZE)),
+                "max_overflow": int(os.environ.get(POSTGRESQL_MAX_OVERFLOW, DEFAULT_MAX_OVERFLOW)),
+            }
+            self.engine = sa.create_engine(url, **options)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         self.cache_size = int(cache_size)
+        # With a database server, one worker thread per pooled connection (Rasa's
+        # SQL_POOL_SIZE): none waits for a connection and none is opened past the
+        # pool. asyncio's default executor sizes itself by the host's CPUs, and
+        # every extra thread that found the pool busy opened a connection, that
+        # is a PostgreSQL server process, and closed it again.
+        self._executor: ThreadPoolExecutor | None = None
+        if self.engine.dialect.name != "sqlite":
+            self._executor = ThreadPoolExecutor(
+                max(1, self.engine.pool.size()), thread_name_prefix="tracker-store"
+            )
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         # erasure runs in worker threads (asyncio.to_thread), turns in the event loop
         self._cache_lock = threading.Lock()
@@ -145,14 +182,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
 
     async def _blocking(self, work: Callable[..., T], *args: Any) -> T:
         """Run database work: on SQLite in the event loop, as Rasa's store does; with a
-        database server in a worker thread, so that the loop serves other
-        conversations during the round trips (with the asyncio lock, production
-        `bench/load.py --visit` went 83.8 → 95.1 messages/s, single runs). On SQLite
-        threads fought the loop for the GIL and each other for SQLite's lock: the
-        embedded profile lost a quarter of its throughput."""
-        if self.engine.dialect.name == "sqlite":
+        database server in one of the store's threads (one per pooled connection),
+        so that the loop serves other conversations during the round trips (with
+        the asyncio lock, production `bench/load.py --visit` went 83.8 → 95.1
+        messages/s, single runs). On SQLite threads fought the loop for the GIL and
+        each other for SQLite's lock: the embedded profile lost a quarter of its
+        throughput."""
+        if self._executor is None:
             return work(*args)
-        return await asyncio.to_thread(work, *args)
+        call = functools.partial(contextvars.copy_context().run, work, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The remembered tracker if the database has not changed since; else load it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -257,12 +258,9 @@ async def test_rows_are_written_as_rasa_writes_them(tmp_path: Path) -> None:
     assert ("ask_shelter", None) in [(r[3], r[4]) for r in written[0]]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Store settings for a SQLite file, and for a schema of its own in PostgreSQL."""
-    if request.param == "sqlite":
-        yield {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
-        return
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[dict[str, Any]]:
+    """Store settings for a schema of its own in PostgreSQL, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES)
     with admin.begin() as conn:
@@ -280,6 +278,16 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str,
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Store settings for a SQLite file, and for a schema of its own in PostgreSQL."""
+    if request.param == "sqlite":
+        yield {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
+        return
+    with postgres_schema() as settings:
+        yield settings
 
 
 @pytest.fixture
@@ -343,3 +351,38 @@ async def test_the_full_conversation_comes_back_as_rasa_loads_it(
     await cached.save(tracker)  # the API's /tracker shows every session
     full = await cached.retrieve_full_tracker(sender)
     assert events(full) == events(await rasa.retrieve_full_tracker(sender)) == events(tracker)
+
+
+@pytest.mark.parametrize(
+    ("env", "pool", "overflow"),
+    [
+        ({}, 4, 0),
+        ({"SQL_POOL_SIZE": "2"}, 2, 0),
+        ({"SQL_POOL_SIZE": "6", "SQL_MAX_OVERFLOW": "3"}, 6, 3),
+    ],
+)
+async def test_postgresql_connections_are_bounded_and_matched_by_threads(
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    pool: int,
+    overflow: int,
+) -> None:
+    """Rasa's own default (50 kept, 100 more) would let one process take every
+    connection a PostgreSQL server allows; threads beyond the pool would open and
+    close connections as they went."""
+    for name in ("SQL_POOL_SIZE", "SQL_MAX_OVERFLOW"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with postgres_schema() as settings:
+        store = CachedSQLTrackerStore(DOMAIN, **settings)
+        try:
+            pool_now = store.engine.pool
+            assert (pool_now.size(), pool_now._max_overflow) == (pool, overflow)
+            assert store._executor is not None and store._executor._max_workers == pool
+            # still on the schema Rasa's engine was built for
+            tracker = await saved_conversation(store)
+            store.forget_cached()
+            assert events(await store.retrieve(tracker.sender_id)) == events(tracker)
+        finally:
+            store.engine.dispose()
