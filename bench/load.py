@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e import fake_telegram as tg
 from tests.e2e.balancer import Balancer
 from tests.e2e.conftest import (
+    POSTGRES,
     PRODUCTION_ENDPOINTS,
     free_port,
     fresh_schema,
@@ -103,6 +104,7 @@ class Result:
     # proportional share of each page: workers forked from one parent share
     # the libraries they loaded before forking, which RSS counts once per process
     pss: dict[str, float] = field(default_factory=dict)
+    connections: int | None = None  # PostgreSQL sessions begun during the window
 
     @property
     def rate(self) -> float:
@@ -134,8 +136,10 @@ class Usage:
     """CPU time and memory of a set of processes, by role, over the timed window.
 
     With ``services``, PostgreSQL and Redis (machine services the production
-    profile uses) are counted too, as found when the window begins: the
-    connections' backends are open by then.
+    profile uses) are counted too: the processes found when the window begins,
+    and those started during it (a connection opened past a pool is a new
+    PostgreSQL backend) from their start. A backend that also ended within the
+    window is missed; ``connections`` counts how many PostgreSQL sessions began.
     """
 
     def __init__(self, procs: list[psutil.Process], services: bool = False) -> None:
@@ -145,6 +149,8 @@ class Usage:
         self.procs[os.getpid()] = ("bench (load + fake Telegram)", psutil.Process())
         self.start: dict[int, float] = {}
         self.started = 0.0
+        self.started_at = 0.0  # wall clock, to compare with processes' start times
+        self.sessions = 0
 
     def _add(self, procs: Iterable[psutil.Process]) -> None:
         for proc in procs:
@@ -156,7 +162,9 @@ class Usage:
     def begin(self) -> None:
         if self.services:
             self._add(psutil.process_iter())
+            self.sessions = postgres_sessions()
         self.started = time.monotonic()
+        self.started_at = time.time()
         for pid, (_, proc) in self.procs.items():
             with contextlib.suppress(psutil.Error):
                 t = proc.cpu_times()
@@ -164,6 +172,12 @@ class Usage:
 
     def end(self, result: Result) -> None:
         wall = time.monotonic() - self.started
+        if self.services:
+            result.connections = postgres_sessions() - self.sessions - 1  # less the asking one
+            for proc in psutil.process_iter():
+                with contextlib.suppress(psutil.Error):
+                    if proc.pid not in self.procs and proc.create_time() >= self.started_at:
+                        self._add([proc])  # from its start: all of its CPU is in the window
         for pid, (role, proc) in self.procs.items():
             with contextlib.suppress(psutil.Error):
                 t = proc.cpu_times()
@@ -172,6 +186,20 @@ class Usage:
                 memory = proc.memory_full_info()
                 result.rss[role] = result.rss.get(role, 0.0) + memory.rss / 2**20
                 result.pss[role] = result.pss.get(role, 0.0) + memory.pss / 2**20
+
+
+def postgres_sessions() -> int:
+    """Sessions PostgreSQL has begun in the `test` database so far (one backend each),
+    the one asking included."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            return int(conn.execute(text(query)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -505,6 +533,8 @@ def report(results: list[Result], baseline: Result | None) -> None:
                 f"    {role:30} CPU {r.cpu[role]:4.2f} cores"
                 f"   RSS {r.rss[role]:6.0f} MB   PSS {r.pss[role]:6.0f} MB"
             )
+        if r.connections is not None:
+            print(f"    PostgreSQL connections opened during the window: {r.connections}")
         servers = [role for role in r.rss if not role.startswith("bench")]
         print(
             f"    resident memory, servers total: RSS {sum(r.rss[x] for x in servers):6.0f} MB,"
