@@ -23,8 +23,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.settings import DEFAULT_POOL_SIZE as GATEWAY_POOL_SIZE
 from rasa_ext.erasure import erase_conversation
-from rasa_ext.tracker_store import CachedSQLTrackerStore
+from rasa_ext.tracker_store import DEFAULT_POOL_SIZE, CachedSQLTrackerStore
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DOMAIN = Domain.from_dict({"slots": {"language": {"type": "any", "mappings": []}}})
@@ -351,6 +352,11 @@ async def test_the_full_conversation_comes_back_as_rasa_loads_it(
     await cached.save(tracker)  # the API's /tracker shows every session
     full = await cached.retrieve_full_tracker(sender)
     assert events(full) == events(await rasa.retrieve_full_tracker(sender)) == events(tracker)
+
+
+def test_a_rasa_worker_and_a_gateway_keep_as_many_connections_by_default() -> None:
+    """bot/ and rasa_ext/ share no code; the documented default is one number."""
+    assert DEFAULT_POOL_SIZE == GATEWAY_POOL_SIZE
 
 
 @pytest.mark.parametrize(
