@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasa.core.processor
 from jsonschema import ValidationError
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.policies.policy import Policy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
@@ -45,6 +45,7 @@ ORIGINAL_COPY = DialogueStateTracker.copy
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
 ORIGINAL_FORMAT = Policy.format_tracker_states
+ORIGINAL_VALIDATION = ActionExtractSlots._execute_validation_action
 
 
 @pytest.fixture
@@ -63,6 +64,7 @@ def installed() -> Iterator[None]:
     DialogueStateTracker.past_states = ORIGINAL_PAST_STATES
     DialogueStateTracker.applied_events = ORIGINAL_APPLIED
     Policy.format_tracker_states = ORIGINAL_FORMAT
+    ActionExtractSlots._execute_validation_action = ORIGINAL_VALIDATION
 
 
 GOOD: list[dict[str, Any]] = [
@@ -327,6 +329,42 @@ def test_a_tracker_copy_is_the_one_rasa_makes(name: str) -> None:
         before = state_of(tracker)
         ours.update_with_events([ActiveLoop("country_form"), SlotSet("country", "fr")], None)
         assert state_of(tracker) == before
+
+
+VALIDATING_DOMAIN = Domain.from_dict(
+    {**STATES_DOMAIN.as_dict(), "actions": ["action_answer_topic", "action_validate_slot_mappings"]}
+)
+
+
+async def validated(
+    run: Any, tracker: DialogueStateTracker, extracted: list[Event]
+) -> tuple[dict[str, Any], list[Event]]:
+    """What the validation action is shown, and the events that come back."""
+    shown: list[dict[str, Any]] = []
+
+    async def action(
+        name: str, output_channel: Any, nlg: Any, seen: DialogueStateTracker, domain: Domain
+    ) -> list[Event]:
+        shown.append(state_of(seen))
+        return [SlotSet("asked", False)]  # answers for one slot, not the other
+
+    extractor = ActionExtractSlots(None)
+    extractor._run_custom_action = action  # type: ignore[method-assign]
+    events = await run(extractor, extracted, None, None, tracker, VALIDATING_DOMAIN)
+    return shown[0], events
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+async def test_the_validation_action_sees_the_tracker_rasa_builds(name: str) -> None:
+    tracker = DialogueStateTracker("child", VALIDATING_DOMAIN.slots)
+    tracker.model_id = "model"  # Rasa's rebuilt tracker has none, and neither has ours
+    extracted: list[Event] = [SlotSet("asked", True), SlotSet("country", "fr")]
+    for event in CONVERSATIONS[name]:
+        tracker.update(event)
+        before = state_of(tracker)
+        ours = await validated(speedups._execute_validation_action, tracker, extracted)
+        assert ours == await validated(ORIGINAL_VALIDATION, tracker, extracted)
+        assert state_of(tracker) == before  # the slots went on a copy
 
 
 def test_a_bounded_history_is_copied_as_rasa_copies_it() -> None:
