@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+import rasa.core.policies.memoization
 import rasa.core.processor
 from jsonschema import ValidationError
 from rasa.core.actions.action import ActionExtractSlots, RemoteAction
@@ -46,6 +47,7 @@ ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
 ORIGINAL_FORMAT = Policy.format_tracker_states
 ORIGINAL_VALIDATION = ActionExtractSlots._execute_validation_action
+ORIGINAL_MEMOIZATION_COPY = rasa.core.policies.memoization.copy
 
 
 @pytest.fixture
@@ -65,6 +67,7 @@ def installed() -> Iterator[None]:
     DialogueStateTracker.applied_events = ORIGINAL_APPLIED
     Policy.format_tracker_states = ORIGINAL_FORMAT
     ActionExtractSlots._execute_validation_action = ORIGINAL_VALIDATION
+    rasa.core.policies.memoization.copy = ORIGINAL_MEMOIZATION_COPY
 
 
 GOOD: list[dict[str, Any]] = [
@@ -371,6 +374,19 @@ def test_a_bounded_history_is_copied_as_rasa_copies_it() -> None:
     events = CONVERSATIONS["plain"]
     tracker = DialogueStateTracker.from_events("child", events, STATES_DOMAIN.slots, 4)
     assert state_of(speedups._copy_tracker(tracker)) == state_of(ORIGINAL_COPY(tracker))
+
+
+def test_memoization_copies_states_for_its_debug_log_only_when_it_is_written(
+    installed: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = DialogueStateTracker.from_events("child", CONVERSATIONS["plain"], STATES_DOMAIN.slots)
+    past = states._rasa_past_states(tracker, STATES_DOMAIN)
+    deepcopy = rasa.core.policies.memoization.copy.deepcopy
+    with caplog.at_level(logging.INFO, logger="rasa"):
+        assert deepcopy(past) is past
+    with caplog.at_level(logging.DEBUG, logger="rasa"):
+        copied = deepcopy(past)
+        assert copied == past and copied is not past and copied[-1] is not past[-1]
 
 
 def test_states_are_formatted_for_the_debug_log_only_when_it_is_written(
