@@ -147,6 +147,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             )
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         # erasure runs in worker threads (asyncio.to_thread), turns in the event loop
+        # (SQLite) or in the store's own threads (a database server)
         self._cache_lock = threading.Lock()
         # The hot queries as prebuilt statements on plain connections: the ORM
         # query and session around each cost about six times as much CPU.
