@@ -22,14 +22,42 @@ one seen last with events appended (its last event seen is the same object)
 and none of them can undo anything (a reversion, restart, new session or loop
 event, or a loop's action), the new events are simply applied too, and only
 they are looked at; otherwise Rasa's walk runs.
+
+The memoization and rule policies are handed copies of only the states their
+prediction can depend on. Both look the states up among keys they learnt
+(stories' states, rules' states), and no key stands for more states than the
+longest story or rule: the rule policy compares no rule with a state further
+back (beyond it every rule still standing applies), and a key of more states
+than any learnt one is found in neither policy's lookup (the memoization
+policy's, as Rasa 3.6 configures it, has no ``max_history``: it looks up the
+whole conversation). So they are handed one state more than the longest key,
+or ``max_history`` states where that is fewer, as Rasa's featurizer cuts them,
+before it changes any. While a policy's debug line, which shows the states, is
+written, it gets them all.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
+import logging
+import weakref
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from rasa.core.featurizers.tracker_featurizers import (
+    MaxHistoryTrackerFeaturizer,
+    _is_prev_action_unlikely_intent_in_state,
+)
+from rasa.core.policies.memoization import MemoizationPolicy
+from rasa.core.policies.policy import Policy, SupportedData
+from rasa.core.policies.rule_policy import (
+    RULES,
+    RULES_FOR_LOOP_UNHAPPY_PATH,
+    RULES_NOT_IN_STORIES,
+    RulePolicy,
+)
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
@@ -48,6 +76,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 KEPT = 768
 _rasa_past_states = DialogueStateTracker.past_states
 _rasa_applied_events = DialogueStateTracker.applied_events
+_rasa_prediction_states = Policy._prediction_states
 # events after which applied_events must be worked out from the start of the session
 _UNDOING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)
 
@@ -172,14 +201,15 @@ def _copy(states: list[State]) -> list[State]:
     return [{kind: dict(sub) for kind, sub in state.items()} for state in states]
 
 
-def past_states(
+def _built(
     self: DialogueStateTracker,
     domain: Domain,
-    omit_unset_slots: bool = False,
-    ignore_rule_only_turns: bool = False,
-    rule_only_data: dict[str, Any] | None = None,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: dict[str, Any] | None,
 ) -> list[State]:
-    """``DialogueStateTracker.past_states``, building only the states of new events."""
+    """The past states, building only those of new events: the kept states
+    themselves, which callers copy before they hand any on."""
     frozen_rule_only = repr(sorted((rule_only_data or {}).items()))
     key = (self.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, frozen_rule_only)
     kept = _kept.get(key)
@@ -205,7 +235,91 @@ def past_states(
         history.replay.update(event)
         history.events.append(event)
     last = _step(history, domain, False, *args, commit=False)
-    return _copy(history.states + ([last] if last is not None else []))
+    return history.states + ([last] if last is not None else [])
+
+
+def past_states(
+    self: DialogueStateTracker,
+    domain: Domain,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """``DialogueStateTracker.past_states``, building only the states of new events."""
+    return _copy(_built(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data))
+
+
+# the policies' windows, worked out from what they learnt, once each
+_windows: weakref.WeakKeyDictionary[Policy, int] = weakref.WeakKeyDictionary()
+
+
+def _states_in(key: str) -> int:
+    """At most how many states a key of states stands for (json.dumps writes
+    "}, {" between two; any more of them only make the bound looser)."""
+    return key.count("}, {") + 1
+
+
+def _keys(policy: MemoizationPolicy) -> list[str]:
+    """The keys of states the policy looks its prediction up among, as text."""
+    if type(policy) is RulePolicy:
+        lookup = policy.lookup
+        # rules not in stories: also default and loop rules' names, counted as one state
+        return [
+            *lookup.get(RULES, {}),
+            *lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}),
+            *lookup.get(RULES_NOT_IN_STORIES, []),
+        ]
+    if policy.config.get("enable_feature_string_compression"):
+        return [zlib.decompress(base64.b64decode(key)).decode() for key in policy.lookup]
+    return list(policy.lookup)
+
+
+def _window(policy: Policy) -> int | None:
+    """How many of the latest states the policy's prediction depends on (None: all)."""
+    if type(policy) not in (MemoizationPolicy, RulePolicy):
+        return None
+    featurizer = policy.featurizer
+    if type(featurizer) is not MaxHistoryTrackerFeaturizer:
+        return None
+    if logging.getLogger(type(policy).__module__).isEnabledFor(logging.DEBUG):
+        return None  # their debug lines show the states
+    window = _windows.get(policy)
+    if window is None:
+        keys = _keys(policy)
+        window = _windows[policy] = 1 + max((_states_in(key) for key in keys), default=0)
+    max_history = featurizer.max_history
+    return min(window, int(max_history)) if max_history else window
+
+
+def prediction_states(
+    self: Policy,
+    tracker: DialogueStateTracker,
+    domain: Domain,
+    use_text_for_last_user_input: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """``Policy._prediction_states``, copying only the states the prediction depends on."""
+    window = _window(self)
+    # a training tracker keeps its states its own way
+    if window is None or type(tracker).past_states is not past_states:
+        return _rasa_prediction_states(  # type: ignore[no-any-return]
+            self, tracker, domain, use_text_for_last_user_input, rule_only_data
+        )
+    ml_only = self.supported_data() == SupportedData.ML_DATA
+    built = _built(tracker, domain, False, ml_only, rule_only_data)
+    if ml_only:  # as the featurizer: states after action_unlikely_intent left out first
+        recent: list[State] = []
+        for state in reversed(built):
+            if len(recent) == window:
+                break
+            if not _is_prev_action_unlikely_intent_in_state(state):
+                recent.append(state)
+        recent.reverse()
+    else:
+        recent = built[-window:]
+    chosen = _copy(recent)
+    self.featurizer._choose_last_user_input([chosen], use_text_for_last_user_input)
+    return chosen
 
 
 def forget(sender_id: str | None) -> None:
@@ -217,3 +331,4 @@ def forget(sender_id: str | None) -> None:
 def install() -> None:
     DialogueStateTracker.past_states = past_states
     DialogueStateTracker.applied_events = applied_events
+    Policy._prediction_states = prediction_states

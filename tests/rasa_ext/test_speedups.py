@@ -45,7 +45,8 @@ ORIGINAL_IS_EMPTY = Domain.is_empty
 ORIGINAL_COPY = DialogueStateTracker.copy
 ORIGINAL_PAST_STATES = DialogueStateTracker.past_states
 ORIGINAL_APPLIED = DialogueStateTracker.applied_events
-ORIGINAL_FORMAT = Policy.format_tracker_states
+ORIGINAL_FORMAT = vars(Policy)["format_tracker_states"]  # the staticmethod, to put back
+ORIGINAL_PREDICTION_STATES = Policy._prediction_states
 ORIGINAL_VALIDATION = ActionExtractSlots._execute_validation_action
 ORIGINAL_MEMOIZATION_COPY = rasa.core.policies.memoization.copy
 
@@ -66,6 +67,7 @@ def installed() -> Iterator[None]:
     DialogueStateTracker.past_states = ORIGINAL_PAST_STATES
     DialogueStateTracker.applied_events = ORIGINAL_APPLIED
     Policy.format_tracker_states = ORIGINAL_FORMAT
+    Policy._prediction_states = ORIGINAL_PREDICTION_STATES
     ActionExtractSlots._execute_validation_action = ORIGINAL_VALIDATION
     rasa.core.policies.memoization.copy = ORIGINAL_MEMOIZATION_COPY
 
@@ -304,6 +306,7 @@ def test_a_domain_is_empty_as_rasa_says(installed: None) -> None:
 
 def test_the_dialogue_states_are_built_as_they_grow(installed: None) -> None:
     assert DialogueStateTracker.past_states is states.past_states
+    assert Policy._prediction_states is states.prediction_states
 
 
 def state_of(tracker: DialogueStateTracker) -> dict[str, Any]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import collections
 import copy
+import logging
 from collections.abc import Iterator
 
 import pytest
+from rasa.core.policies.memoization import MemoizationPolicy
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.training import load_data
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -23,6 +31,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext import states
+
+RASAS_PREDICTION_STATES = Policy._prediction_states
 
 DOMAIN = Domain.from_yaml(
     """
@@ -215,3 +225,121 @@ def test_a_shallow_copy_keeps_its_own_applied_events() -> None:
     for event in events[6:]:
         tracker.update(event)
         assert states.applied_events(tracker) == states._rasa_applied_events(tracker)
+
+
+LEARNT = """
+version: "3.1"
+stories:
+- story: greets, asks, says where
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - intent: ask_asylum
+  - action: action_answer_topic
+  - intent: inform_country
+    entities: [{country: it}]
+  - slot_was_set: [{country: it}]
+  - action: action_answer_topic
+rules:
+- rule: a greeting is answered
+  steps:
+  - intent: greet
+  - action: utter_greet
+- rule: yes after an answer gives the answer again
+  steps:
+  - action: action_answer_topic
+  - action: action_listen
+  - intent: affirm
+  - action: action_answer_topic
+- rule: no at the start
+  conversation_start: true
+  steps:
+  - intent: deny
+  - action: action_safety
+"""
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory: pytest.TempPathFactory) -> list[Policy]:
+    """A memoization and a rule policy, trained on a story and three rules."""
+    folder = tmp_path_factory.mktemp("learnt")
+    (folder / "learnt.yml").write_text(LEARNT)
+    trackers = load_data(str(folder), DOMAIN, augmentation_factor=0)
+    (folder / "storage").mkdir()
+    storage = LocalModelStorage(folder / "storage")
+    context = ExecutionContext(GraphSchema({}), "test")
+    trained: list[Policy] = []
+    for kind in (MemoizationPolicy, RulePolicy):
+        policy = kind.create(kind.get_default_config(), storage, Resource(kind.__name__), context)
+        policy.train(trackers, DOMAIN)
+        trained.append(policy)
+    return trained
+
+
+def predictions(
+    monkeypatch: pytest.MonkeyPatch, ours: bool, policy: Policy, tracker: DialogueStateTracker
+) -> PolicyPrediction:
+    """The policy's prediction with the windowed states, or with Rasa's."""
+    monkeypatch.setattr(
+        Policy, "_prediction_states", states.prediction_states if ours else RASAS_PREDICTION_STATES
+    )
+    monkeypatch.setattr(
+        DialogueStateTracker,
+        "past_states",
+        states.past_states if ours else states._rasa_past_states,
+    )
+    return policy.predict_action_probabilities(tracker, DOMAIN, rule_only_data=None)
+
+
+LONG = CONVERSATIONS["plain"] + CONVERSATIONS["plain"][2:] * 6 + [user("affirm")]
+# the memoization policy leaves out the states after these before it looks
+UNLIKELY = [
+    act(LISTEN), user("greet"), act("action_unlikely_intent"), act("utter_greet"), act(LISTEN),
+    user("ask_asylum"), act("action_unlikely_intent"), act("action_answer_topic"), act(LISTEN),
+    user("inform_country", country="it"), SlotSet("country", "it"), act("action_answer_topic"),
+    act(LISTEN),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "events", [*CONVERSATIONS.values(), LONG, UNLIKELY], ids=[*CONVERSATIONS, "long", "unlikely"]
+)
+def test_policies_predict_from_the_window_what_they_predict_from_all_states(
+    policies: list[Policy], events: list[Event], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker = DialogueStateTracker("child", DOMAIN.slots)
+    for event in events:
+        tracker.update(event)
+        for policy in policies:
+            ours = predictions(monkeypatch, True, policy, tracker)
+            assert ours == predictions(monkeypatch, False, policy, tracker), (policy, event)
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DialogueStateTracker, "past_states", states.past_states)
+
+
+def test_the_window_is_one_state_more_than_the_longest_story_or_rule(
+    policies: list[Policy], installed: None
+) -> None:
+    memoization, rules = policies
+    # the story's seven states: the start, then two for each of its three messages
+    assert states._window(memoization) == 8
+    # the longest rules' three: after the answer, yes, after the answer again
+    assert states._window(rules) == 4
+    tracker = DialogueStateTracker.from_events("child", LONG, DOMAIN.slots)
+    assert len(states.prediction_states(memoization, tracker, DOMAIN)) == 8
+    assert len(states.prediction_states(rules, tracker, DOMAIN)) == 4
+    assert len(states.past_states(tracker, DOMAIN)) > 20
+
+
+def test_the_rules_states_go_whole_while_its_debug_line_is_written(
+    policies: list[Policy], installed: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracker = DialogueStateTracker.from_events("child", LONG, DOMAIN.slots)
+    with caplog.at_level(logging.DEBUG, logger="rasa.core.policies.rule_policy"):
+        assert states._window(policies[1]) is None
+        chosen = states.prediction_states(policies[1], tracker, DOMAIN)
+    assert chosen == RASAS_PREDICTION_STATES(policies[1], tracker, DOMAIN)
+    assert len(chosen) > 20
