@@ -40,8 +40,10 @@ Measured with cProfile on Lantern turns (see bench/load.py for the figures):
 * Before each action Rasa copies the tracker by replaying every event of the
   session on a new one. Here the copy takes the state the events left.
 * The policies' dialogue states are built once per event, not once per
-  prediction from the start of the session, and the applied events are found
-  among the new events only (rasa_ext.states).
+  prediction from the start of the session, the applied events are found
+  among the new events only, and the memoization and rule policies are handed
+  copies of only the latest states their prediction depends on
+  (rasa_ext.states).
 * The rule policy formats every dialogue state of the session into a string
   for a debug log line, three times a message, whether debug logging is on or
   not: the largest cost left that grew with the conversation. Here it is
