@@ -352,7 +352,8 @@ class UpdateInbox:
     def _lease(self, conn: Connection, chat_ref: str, owner: str, seconds: float) -> bool:
         now = time.time()
         lease = {"chat": chat_ref, "owner": owner, "until": now + seconds, "now": now}
-        return bool(conn.execute(_LEASE[self.engine.dialect.name], lease).rowcount)
+        dialect = "postgresql" if self.engine.dialect.name == "postgresql" else "sqlite"
+        return bool(conn.execute(_LEASE[dialect], lease).rowcount)
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -249,6 +249,10 @@ def past_states(
     return _copy(_built(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data))
 
 
+# the policies cut to a window, with the loggers of their debug lines
+_POLICY_LOGGERS = {
+    kind: logging.getLogger(kind.__module__) for kind in (MemoizationPolicy, RulePolicy)
+}
 # the policies' windows, worked out from what they learnt, once each
 _windows: weakref.WeakKeyDictionary[Policy, int] = weakref.WeakKeyDictionary()
 
@@ -276,12 +280,11 @@ def _keys(policy: MemoizationPolicy) -> list[str]:
 
 def _window(policy: Policy) -> int | None:
     """How many of the latest states the policy's prediction depends on (None: all)."""
-    if type(policy) not in (MemoizationPolicy, RulePolicy):
-        return None
+    logger = _POLICY_LOGGERS.get(type(policy))
     featurizer = policy.featurizer
-    if type(featurizer) is not MaxHistoryTrackerFeaturizer:
+    if logger is None or type(featurizer) is not MaxHistoryTrackerFeaturizer:
         return None
-    if logging.getLogger(type(policy).__module__).isEnabledFor(logging.DEBUG):
+    if logger.isEnabledFor(logging.DEBUG):
         return None  # their debug lines show the states
     window = _windows.get(policy)
     if window is None:
