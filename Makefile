@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 # Rasa 3.6 runs on SQLAlchemy 1.4 and warns about 2.0 on every start.
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa's telemetry and error reports (to Rasa's Segment and Sentry) stay off for
+# every Rasa command here: training, tests, benchmarks (scripts/run and the image too).
+export RASA_TELEMETRY_ENABLED := false
 MODEL = $(shell scripts/fingerprint)
 
 .PHONY: help install run test lint typecheck check-texts content-check deploy-check unit validate train test-stories e2e bench bench-load bench-handoff bench-safety lock clean
