@@ -42,7 +42,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -103,6 +103,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _check_pool_variables(env: Mapping[str, str]) -> None:
+    """Fail at start-up naming the variable: Rasa's own ``int()`` of them fails
+    with only the value, in the middle of loading the model."""
+    for name, least in ((POSTGRESQL_POOL_SIZE, 1), (POSTGRESQL_MAX_OVERFLOW, 0)):
+        value = env.get(name)
+        if value is None:
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+        if number < least:
+            raise ValueError(f"{name} must be at least {least}, got {number}")
+
+
 @dataclass
 class _Entry:
     tracker: DialogueStateTracker
@@ -117,6 +132,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     engine: Any  # SQLTrackerStore's, untyped there
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+        _check_pool_variables(os.environ)
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, ""):
             self.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -392,3 +393,20 @@ async def test_postgresql_connections_are_bounded_and_matched_by_threads(
             assert events(await store.retrieve(tracker.sender_id)) == events(tracker)
         finally:
             store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SQL_POOL_SIZE", "four", "SQL_POOL_SIZE must be a whole number, got 'four'"),
+        ("SQL_POOL_SIZE", "0", "SQL_POOL_SIZE must be at least 1, got 0"),
+        ("SQL_MAX_OVERFLOW", "-1", "SQL_MAX_OVERFLOW must be at least 0, got -1"),
+    ],
+)
+def test_a_bad_pool_variable_stops_the_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    """As the gateway's settings do; Rasa's own int() names only the value."""
+    monkeypatch.setenv(name, value)
+    with postgres_schema() as settings, pytest.raises(ValueError, match=re.escape(says)):
+        CachedSQLTrackerStore(DOMAIN, **settings)
