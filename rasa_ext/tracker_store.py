@@ -103,9 +103,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def _check_pool_variables(env: Mapping[str, str]) -> None:
-    """Fail at start-up naming the variable: Rasa's own ``int()`` of them fails
-    with only the value, in the middle of loading the model."""
+def _pool_variables(env: Mapping[str, str]) -> dict[str, int]:
+    """Rasa's pool variables that are set, read once; fail at start-up naming the
+    variable (Rasa's own ``int()`` of them fails with only the value, in the
+    middle of loading the model)."""
+    found: dict[str, int] = {}
     for name, least in ((POSTGRESQL_POOL_SIZE, 1), (POSTGRESQL_MAX_OVERFLOW, 0)):
         value = env.get(name)
         if value is None:
@@ -116,6 +118,8 @@ def _check_pool_variables(env: Mapping[str, str]) -> None:
             raise ValueError(f"{name} must be a whole number, got {value!r}") from None
         if number < least:
             raise ValueError(f"{name} must be at least {least}, got {number}")
+        found[name] = number
+    return found
 
 
 @dataclass
@@ -132,21 +136,21 @@ class CachedSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
     engine: Any  # SQLTrackerStore's, untyped there
 
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
-        _check_pool_variables(os.environ)
+        pool = _pool_variables(os.environ)
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, ""):
             self.engine.dispose()
             self.engine = sqlite_engine(self.engine.url)
             self.sessionmaker = sessionmaker(bind=self.engine)
         elif self.engine.dialect.name == "postgresql" and not (
-            {POSTGRESQL_POOL_SIZE, POSTGRESQL_MAX_OVERFLOW} <= os.environ.keys()
+            {POSTGRESQL_POOL_SIZE, POSTGRESQL_MAX_OVERFLOW} <= pool.keys()
         ):
             # Rasa's defaults for what is unset replaced by Lantern's
             url = self.engine.url
             self.engine.dispose()
             options = create_engine_kwargs(url) | {
-                "pool_size": int(os.environ.get(POSTGRESQL_POOL_SIZE, DEFAULT_POOL_SIZE)),
-                "max_overflow": int(os.environ.get(POSTGRESQL_MAX_OVERFLOW, DEFAULT_MAX_OVERFLOW)),
+                "pool_size": pool.get(POSTGRESQL_POOL_SIZE, DEFAULT_POOL_SIZE),
+                "max_overflow": pool.get(POSTGRESQL_MAX_OVERFLOW, DEFAULT_MAX_OVERFLOW),
             }
             self.engine = sa.create_engine(url, **options)
             self.sessionmaker = sessionmaker(bind=self.engine)
