@@ -121,6 +121,7 @@ class LanternInput(RestInput):  # type: ignore[misc]
     def from_credentials(cls, credentials: dict[str, Any] | None) -> LanternInput:
         # once per Rasa server, before the first message (and before Sanic forks)
         forking.share_imports_with_workers()
+        forking.load_shared_models()
         speedups.install()
         turns.install()
         action_calls.install()

@@ -38,3 +38,17 @@ def test_a_forked_worker_starts_with_the_servers_objects_frozen() -> None:
 def test_without_a_fork_nothing_is_frozen() -> None:
     script = "import gc; from rasa_ext.forking import share_imports_with_workers as s; s(); print(gc.get_freeze_count())"
     assert printed_by(script) == "0"
+
+
+def test_the_nlu_components_models_load_before_the_fork() -> None:
+    script = textwrap.dedent(
+        """
+        from bot.language import default_detector
+        from catalogue.safety import default_lexicon
+        from rasa_ext.forking import load_shared_models
+
+        load_shared_models()
+        print(default_detector.cache_info().currsize, default_lexicon.cache_info().currsize)
+        """
+    )
+    assert printed_by(script) == "1 1"
