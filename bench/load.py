@@ -6,8 +6,9 @@ message as soon as the whole answer to the last one arrived (closed loop, no
 thinking time), asks ten things, and leaves its place to a new child.
 Printed per configuration: child messages per second sustained, reply
 latency p50/p95/p99 (message sent to first answer received), start-up to
-first answer, and CPU (cores) and resident memory per process, PostgreSQL's
-and Redis's included for the production profile.
+first answer, CPU (cores) and resident memory per process (RSS and PSS),
+PostgreSQL's and Redis's included for the production profile, and the memory
+the machine had less available at the end than before the configuration started.
 
 * **stock**: ``rasa init`` moodbot (Rasa 3.6's default pipeline and policies)
   over the REST channel, one Rasa server, as Rasa ships it: the baseline.
@@ -105,6 +106,12 @@ class Result:
     # the libraries they loaded before forking, which RSS counts once per process
     pss: dict[str, float] = field(default_factory=dict)
     connections: int | None = None  # PostgreSQL sessions begun during the window
+    # The machine's available memory (MemAvailable) before the configuration
+    # started, and how much less of it there was at the end of the window: the
+    # physical memory the stack took, shared pages once, which neither sum of
+    # RSS (shared pages once per process) nor PSS (an estimate) measures directly
+    available_before: float = float("nan")  # MB
+    taken: float = float("nan")  # MB
 
     @property
     def rate(self) -> float:
@@ -186,6 +193,7 @@ class Usage:
                 memory = proc.memory_full_info()
                 result.rss[role] = result.rss.get(role, 0.0) + memory.rss / 2**20
                 result.pss[role] = result.pss.get(role, 0.0) + memory.pss / 2**20
+        result.taken = result.available_before - psutil.virtual_memory().available / 2**20
 
 
 def postgres_sessions() -> int:
@@ -232,6 +240,7 @@ async def run_stock(
 ) -> Result:
     bot = ensure_moodbot()
     result = Result("stock Rasa 3.6 moodbot (REST)")
+    result.available_before = psutil.virtual_memory().available / 2**20
     started = time.monotonic()
     log = (bot / "rasa.log").open("ab")
     proc = subprocess.Popen(
@@ -426,6 +435,7 @@ async def run_lantern(
     if rasa_workers > 1:
         name += f", {rasa_workers} Rasa workers"
     result = Result(f"Lantern {name}")
+    result.available_before = psutil.virtual_memory().available / 2**20
     fake = FakeTelegram(TOKEN)
     await fake.start()
     replies = Replies(fake)
@@ -539,6 +549,10 @@ def report(results: list[Result], baseline: Result | None) -> None:
         print(
             f"    resident memory, servers total: RSS {sum(r.rss[x] for x in servers):6.0f} MB,"
             f" PSS {sum(r.pss[x] for x in servers):6.0f} MB"
+        )
+        print(
+            f"    memory the machine gave the stack (MemAvailable, before start - end): "
+            f"{r.taken:6.0f} MB"
         )
 
 
