@@ -193,7 +193,12 @@ class Usage:
                 memory = proc.memory_full_info()
                 result.rss[role] = result.rss.get(role, 0.0) + memory.rss / 2**20
                 result.pss[role] = result.pss.get(role, 0.0) + memory.pss / 2**20
-        result.taken = result.available_before - psutil.virtual_memory().available / 2**20
+        result.taken = result.available_before - available_mb()
+
+
+def available_mb() -> float:
+    """The machine's available memory (MemAvailable) in MB."""
+    return psutil.virtual_memory().available / 2**20
 
 
 def postgres_sessions() -> int:
@@ -240,7 +245,7 @@ async def run_stock(
 ) -> Result:
     bot = ensure_moodbot()
     result = Result("stock Rasa 3.6 moodbot (REST)")
-    result.available_before = psutil.virtual_memory().available / 2**20
+    result.available_before = available_mb()
     started = time.monotonic()
     log = (bot / "rasa.log").open("ab")
     proc = subprocess.Popen(
@@ -435,7 +440,7 @@ async def run_lantern(
     if rasa_workers > 1:
         name += f", {rasa_workers} Rasa workers"
     result = Result(f"Lantern {name}")
-    result.available_before = psutil.virtual_memory().available / 2**20
+    result.available_before = available_mb()
     fake = FakeTelegram(TOKEN)
     await fake.start()
     replies = Replies(fake)
