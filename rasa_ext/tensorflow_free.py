@@ -6,7 +6,7 @@ base class of every policy reaches ``rasa.utils.tensorflow`` through its
 featurizers, and those modules subclass Keras classes and decorate functions
 with ``tf.function`` as they are defined. Loading TensorFlow costs each Rasa
 process about 8 s of start-up and 400 MB of resident memory (measured with
-bench/startup.py and bench/load.py; the README has the figures).
+bench/startup.py and bench/load.py; bench/README.md has the figures).
 
 This entry point puts a finder first on ``sys.meta_path`` that answers
 ``import tensorflow`` (and Keras and TensorFlow's add-ons) with a stand-in
