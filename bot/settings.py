@@ -15,7 +15,10 @@ from bot.helpline.hours import Hours, HoursError
 # Connections to a database server per process: each is a PostgreSQL backend,
 # and every replica's add up against the server's max_connections (100 by
 # default; deploy/k8s's autoscalers are sized to fit, tests/deploy checks it).
-DEFAULT_POOL_SIZE = 4
+# Two, not four: in production on two cores (bench/load.py, alternated) two
+# per process carried as many messages a second or more, with 180 MB less of
+# PostgreSQL backends; one per process carried a fifth fewer.
+DEFAULT_POOL_SIZE = 2
 
 
 class ConfigError(Exception):

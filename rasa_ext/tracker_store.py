@@ -26,7 +26,7 @@ commit, with the event loop blocked. Deleted rows are overwritten with zeros
 (secure_delete) and ``compact()`` empties the write-ahead log after an
 erasure, so an erased conversation stays in no page of either file.
 
-On PostgreSQL it keeps ``SQL_POOL_SIZE`` connections (4 unless set; Rasa's own
+On PostgreSQL it keeps ``SQL_POOL_SIZE`` connections (2 unless set; Rasa's own
 default is 50, plus 100 past the pool) and runs its queries in as many threads:
 every Rasa worker of every replica holds its own pool, and they add up against
 the server's ``max_connections``.
@@ -63,7 +63,7 @@ DEFAULT_CACHE_SIZE = 500
 # PostgreSQL connections per Rasa process when SQL_POOL_SIZE and SQL_MAX_OVERFLOW
 # (Rasa's own variables) are unset, as for the gateway (bot/settings.py); Rasa's
 # defaults, 50 and 100, let one process hold half a server's max_connections.
-DEFAULT_POOL_SIZE = 4
+DEFAULT_POOL_SIZE = 2
 DEFAULT_MAX_OVERFLOW = 0
 
 

@@ -16,7 +16,7 @@ def test_defaults_are_the_embedded_profile() -> None:
     assert s.helpline_chat_id is None and s.telegram_webhook_secret is None
     assert s.retention_days == 30
     assert s.telegram_rate == 30.0  # Telegram's limit for one bot
-    assert (s.database_pool_size, s.database_max_overflow) == (4, 0)
+    assert (s.database_pool_size, s.database_max_overflow) == (2, 0)
 
 
 def test_webhook_secret_is_derived_from_the_token_when_not_given() -> None:

@@ -39,4 +39,4 @@ def test_every_pod_at_the_autoscalers_maximum_fits_postgresqls_connections() -> 
         math.ceil(most[name] * SURGE) * workers * per_process for name, workers in processes.items()
     )
     assert needed <= MAX_CONNECTIONS - RESERVED, needed
-    assert needed == 72  # as the ConfigMap's comment says
+    assert needed == 36  # as the ConfigMap's comment says

@@ -363,8 +363,8 @@ def test_a_rasa_worker_and_a_gateway_keep_as_many_connections_by_default() -> No
 @pytest.mark.parametrize(
     ("env", "pool", "overflow"),
     [
-        ({}, 4, 0),
-        ({"SQL_POOL_SIZE": "2"}, 2, 0),
+        ({}, 2, 0),
+        ({"SQL_POOL_SIZE": "3"}, 3, 0),
         ({"SQL_POOL_SIZE": "6", "SQL_MAX_OVERFLOW": "3"}, 6, 3),
     ],
 )
