@@ -16,8 +16,8 @@ from bot.helpline.hours import Hours, HoursError
 # and every replica's add up against the server's max_connections (100 by
 # default; deploy/k8s's autoscalers are sized to fit, tests/deploy checks it).
 # Two, not four: in production on two cores (bench/load.py, alternated) two
-# per process carried as many messages a second or more, with 180 MB less of
-# PostgreSQL backends; one per process carried a fifth fewer.
+# per process carried as many messages a second or more, with PostgreSQL's
+# processes 200-240 MB smaller by RSS; one per process carried a fifth fewer.
 DEFAULT_POOL_SIZE = 2
 
 
