@@ -34,7 +34,6 @@ import io
 import logging
 import os
 import random
-import re
 import sys
 import tempfile
 import time
@@ -49,9 +48,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
+from catalogue.nlu_check import ANNOTATION
+
 NLU = ROOT / "data" / "nlu"
 SKIP = {"rasa_ext.language.LanguageDetection", "FallbackClassifier"}
-ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
 
 Example = tuple[str, str, str]  # (language, intent, example as written, annotations kept)
 

@@ -5,8 +5,9 @@ unknown source, or without a checked date; a review-by date in the past; a
 message over the length limits; a placeholder that does not resolve; a
 translation whose placeholders differ from the English entry; a right-to-left
 message with a number or link outside Unicode isolates. Every message is
-checked as a child would see it, for every country. Prints coverage per
-language and per country.
+checked as a child would see it, for every country. Then the NLU examples
+behind the intents (catalogue.nlu_check). Prints coverage per language and
+per country, and NLU examples per language.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import os
 import sys
 from collections.abc import Iterable
 
-from catalogue import Catalogue, CatalogueError, default_catalogue, unisolated
+import yaml
+
+from catalogue import ROOT, Catalogue, CatalogueError, default_catalogue, nlu_check, unisolated
 from catalogue.check import report
 from catalogue.content import (
     EU,
@@ -162,8 +165,12 @@ def main() -> int:
     except CatalogueError as exc:
         print(f"content error: {exc}", file=sys.stderr)
         return 1
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    languages = [language.code for language in catalogue.languages]
     print("\n".join(coverage(content, catalogue)))
-    return report(problems(content, catalogue, today()))
+    print("\n".join(nlu_check.coverage(languages)))
+    found = problems(content, catalogue, today())
+    return report(found + nlu_check.problems(domain["intents"], languages))
 
 
 if __name__ == "__main__":
