@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from catalogue.nlu_check import ANNOTATION
+from catalogue.nlu_check import examples, plain
 
 NLU = ROOT / "data" / "nlu"
 SKIP = {"rasa_ext.language.LanguageDetection", "FallbackClassifier"}
@@ -56,24 +56,14 @@ SKIP = {"rasa_ext.language.LanguageDetection", "FallbackClassifier"}
 Example = tuple[str, str, str]  # (language, intent, example as written, annotations kept)
 
 
-def plain(text: str) -> str:
-    """The text a child typed: entity annotations removed."""
-    return ANNOTATION.sub(r"\1", text)
-
-
 def load_examples() -> list[Example]:
     """Every intent example under data/nlu/<language>/, with its language."""
-    found: list[Example] = []
-    for directory in sorted(p for p in NLU.iterdir() if p.is_dir()):
-        for path in sorted(directory.glob("*.yml")):
-            for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-                if "intent" not in block:
-                    continue
-                for line in str(block["examples"]).splitlines():
-                    text = line.strip()
-                    if text.startswith("- "):
-                        found.append((directory.name, block["intent"], text[2:].strip()))
-    return found
+    return [
+        (directory.name, intent, text)
+        for directory in sorted(p for p in NLU.iterdir() if p.is_dir())
+        for intent, texts in examples(directory, annotated=True).items()
+        for text in texts
+    ]
 
 
 def shared_files() -> list[Path]:

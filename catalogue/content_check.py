@@ -166,11 +166,12 @@ def main() -> int:
         print(f"content error: {exc}", file=sys.stderr)
         return 1
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    languages = [language.code for language in catalogue.languages]
+    nlu = nlu_check.load([language.code for language in catalogue.languages])
     print("\n".join(coverage(content, catalogue)))
-    print("\n".join(nlu_check.coverage(languages)))
-    found = problems(content, catalogue, today())
-    return report(found + nlu_check.problems(domain["intents"], languages))
+    print("\n".join(nlu_check.coverage(nlu)))
+    return report(
+        problems(content, catalogue, today()) + nlu_check.problems(domain["intents"], nlu)
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,16 @@ YAML_SCALARS = {"True", "False", "None"}
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
 
 
-def examples(directory: Path) -> dict[str, list[str]]:
-    """Each intent's examples in one language's files, as the child would type them."""
+def plain(text: str) -> str:
+    """The text a child typed: entity annotations removed."""
+    return ANNOTATION.sub(r"\1", text)
+
+
+def examples(directory: Path, annotated: bool = False) -> dict[str, list[str]]:
+    """Each intent's examples in one language's files, as the child typed them.
+
+    With ``annotated``, as written, entity annotations kept (for training).
+    """
     found: dict[str, list[str]] = defaultdict(list)
     for path in sorted(directory.glob("*.yml")):
         data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -38,24 +46,32 @@ def examples(directory: Path) -> dict[str, list[str]]:
             for line in str(block.get("examples") or "").splitlines():
                 text = line.strip()
                 if text.startswith("- "):
-                    found[block["intent"]].append(ANNOTATION.sub(r"\1", text[2:].strip()))
+                    text = text[2:].strip()
+                    found[block["intent"]].append(text if annotated else plain(text))
     return found
 
 
-def typed(languages: list[str], nlu: Path = NLU) -> list[str]:
+Data = dict[str, dict[str, list[str]]]  # language -> intent -> examples
+
+
+def load(languages: list[str], nlu: Path = NLU) -> Data:
+    """Every language's examples, by intent."""
+    return {code: examples(nlu / code) for code in languages}
+
+
+def typed(data: Data) -> list[str]:
     """Intents with examples in any language; the domain's others come from buttons."""
-    return sorted({intent for code in languages for intent in examples(nlu / code)})
+    return sorted({intent for per_intent in data.values() for intent in per_intent})
 
 
-def problems(domain: list[str], languages: list[str], nlu: Path = NLU) -> list[str]:
+def problems(domain: list[str], data: Data) -> list[str]:
     """Everything wrong with the NLU data, one line each; empty when all is well."""
     found: list[str] = []
-    intents = typed(languages, nlu)
-    for code in languages:
-        per_intent = examples(nlu / code)
+    intents = typed(data)
+    for code, per_intent in data.items():
         for intent in intents:
-            if len(per_intent.get(intent, [])) < MIN_EXAMPLES:
-                count = len(per_intent.get(intent, []))
+            count = len(per_intent.get(intent, []))
+            if count < MIN_EXAMPLES:
                 found.append(f"nlu/{code} {intent}: {count} examples (at least {MIN_EXAMPLES})")
         filed: dict[str, set[str]] = defaultdict(set)
         for intent, texts in per_intent.items():
@@ -71,12 +87,12 @@ def problems(domain: list[str], languages: list[str], nlu: Path = NLU) -> list[s
     return found
 
 
-def coverage(languages: list[str], nlu: Path = NLU) -> list[str]:
+def coverage(data: Data) -> list[str]:
     """Examples per language, and the intent with the fewest."""
-    intents = typed(languages, nlu)
+    intents = typed(data)
     lines = [f"NLU examples per language ({len(intents)} intents; fewest for one intent):"]
-    for code in languages:
-        counts = Counter({i: len(t) for i, t in examples(nlu / code).items() if i in intents})
+    for code, per_intent in data.items():
+        counts = Counter({intent: len(per_intent.get(intent, [])) for intent in intents})
         fewest = min(intents, key=lambda intent: counts[intent])
         lines.append(f"  {code:4} {sum(counts.values()):5}  {counts[fewest]:3} ({fewest})")
     return lines

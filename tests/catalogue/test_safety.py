@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
+from catalogue.nlu_check import NLU, Data, load
 from catalogue.safety import (
     CATEGORIES,
-    ROOT,
     Lexicon,
     Phrase,
     SafetyError,
@@ -19,6 +18,11 @@ from catalogue.safety import (
     normalise,
     pattern_words,
 )
+
+
+def nlu_examples() -> Data:
+    """Every language's NLU examples, by intent, as children typed them."""
+    return load(sorted(path.name for path in NLU.iterdir() if path.is_dir()))
 
 
 def phrase(text: str, category: str = "emergency") -> Phrase:
@@ -110,10 +114,8 @@ def test_the_index_finds_what_trying_every_phrase_finds() -> None:
     """Every phrase and a quarter of the NLU examples: the indexed match equals trying all."""
     lexicon = default_lexicon()
     texts = [p.text for p in lexicon.phrases]
-    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            examples = block.get("examples") or ""
-            lines = [line[2:] for line in examples.splitlines() if line.startswith("- ")]
+    for per_intent in nlu_examples().values():
+        for lines in per_intent.values():
             texts += lines[::4]  # the exhaustive reference takes 2-3 ms a text
     assert len(texts) > 3000
     for text in texts:
@@ -127,14 +129,11 @@ def test_phrases_seldom_fire_on_ordinary_questions() -> None:
     """A guard against phrases so broad they alarm children asking ordinary things."""
     lexicon = default_lexicon()
     ordinary = fired = 0
-    for path in sorted((ROOT / "data" / "nlu").rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            if "intent" not in block or block["intent"] in CATEGORIES:
-                continue
-            for line in (block.get("examples") or "").splitlines():
-                if line.startswith("- "):
-                    ordinary += 1
-                    fired += lexicon.match(line[2:]) is not None
+    for per_intent in nlu_examples().values():
+        for intent, lines in per_intent.items():
+            if intent not in CATEGORIES:
+                ordinary += len(lines)
+                fired += sum(lexicon.match(line) is not None for line in lines)
     # the few that fire are questions that report harm too ("they took my documents")
     assert ordinary > 10000 and fired / ordinary < 0.003
 
