@@ -48,9 +48,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from catalogue.nlu_check import examples, plain
+from catalogue.nlu_check import NLU, examples, plain
 
-NLU = ROOT / "data" / "nlu"
 SKIP = {"rasa_ext.language.LanguageDetection", "FallbackClassifier"}
 
 Example = tuple[str, str, str]  # (language, intent, example as written, annotations kept)
