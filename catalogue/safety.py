@@ -12,7 +12,10 @@ exactly, for words one letter away from an ordinary one; a word starting with
 ``!`` must not come right after the words before it ("kick* me !out": kicked
 me, not kicked me out). Words joined by ``|`` are alternatives for one place,
 each with its own marks ("keep*|took|has my passport*|papers": one phrase for
-the ways a child says someone holds their documents). The file's ``language`` is only for
+the ways a child says someone holds their documents). A phrase starting with ``^``
+matches only at the start of the message, for a request that the same words
+would also make in a question ("^call police": "call the police!", not "should
+i call the police?"). The file's ``language`` is only for
 reviewers: every message is checked against every language, because children
 mix languages and write in transliteration.
 """
@@ -128,12 +131,17 @@ class Phrase:
         # A lone word is matched exactly: with no other word to confirm it, a
         # typo allowance turns "homeless" into "hopeless".
         fuzzy = len(self.words) > 1
-        places = tuple(_Place.compile(w, fuzzy) for w in self.words)
+        places = tuple(_Place.compile(w.removeprefix("^"), fuzzy) for w in self.words)
         object.__setattr__(self, "places", places)
+
+    @property
+    def anchored(self) -> bool:
+        """Whether the phrase must start the message (``^``)."""
+        return self.words[0].startswith("^")
 
     def found_in(self, words: list[str]) -> bool:
         """Whether the phrase's words occur in order, each within GAP words of the last."""
-        return _match_from(self.places, words, 0, None)
+        return _match_from(self.places, words, 0, 1 if self.anchored else None)
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -232,7 +240,7 @@ class Lexicon:
                         words = tuple(pattern_words(str(text)))
                     except ValueError as error:
                         raise SafetyError(f"{path}: {category}: {error}") from None
-                    if not words or words[0].startswith("!"):
+                    if not words or words[0].lstrip("^").startswith("!"):
                         raise SafetyError(f"{path}: empty phrase in {category}")
                     phrases.append(Phrase(category, language, str(text), words))
         return cls(phrases)
@@ -253,7 +261,11 @@ class Lexicon:
 
 def pattern_words(text: str) -> list[str]:
     """A phrase's words, normalised like messages, keeping a leading ``!``, a trailing
-    ``*`` or ``=``, and ``|`` between alternatives."""
+    ``*`` or ``=``, ``|`` between alternatives, and a ``^`` that begins the phrase."""
+    anchored = text.startswith("^")
+    text = text.removeprefix("^")
+    if "^" in text:
+        raise ValueError(f"{text!r}: ^ may only begin a phrase")
     words = []
     for raw in text.split():
         if "|" in raw:
@@ -269,6 +281,8 @@ def pattern_words(text: str) -> list[str]:
         if len(folded) > 1:
             words.append(folded[-1])
         words[-1] += mark
+    if anchored and words:
+        words[0] = "^" + words[0]
     return words
 
 

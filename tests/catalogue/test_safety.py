@@ -67,6 +67,10 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
         ("owe|debt* money=|dollars", "i owe him monkey", False),
         ("lock* me !out|away", "they lock me away", False),  # ! before alternatives: none
         ("lock* me !out|away", "they lock me in", True),
+        ("^call police", "call the police!!", True),  # ^ : the message starts with it
+        ("^call police", "...call the police", True),
+        ("^call police", "should i call the police", False),
+        ("^call|phone police", "phone the police", True),
     ],
 )
 def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
@@ -94,6 +98,11 @@ def test_malformed_files_are_refused(tmp_path: Path) -> None:
         "language: xx\nphrases:\n  emergency: ['!out me']\n", encoding="utf-8"
     )
     with pytest.raises(SafetyError):  # a phrase cannot start with what must not be there
+        Lexicon.load(tmp_path)
+    (tmp_path / "xx.yml").write_text(
+        "language: xx\nphrases:\n  emergency: ['call ^police']\n", encoding="utf-8"
+    )
+    with pytest.raises(SafetyError, match="only begin"):  # ^ anywhere else means nothing
         Lexicon.load(tmp_path)
     for bad in ("took|my|", "took|two-words passport", "took|!has passport"):
         (tmp_path / "xx.yml").write_text(
@@ -256,6 +265,26 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("طلب جنس مقابل اكل", "report_exploitation"),  # Arabic: sex in exchange for food
         ("هل انا بدون حقوق هون", None),  # Arabic: am I without rights here?
         ("بدون حقوق کار میکنم", "report_exploitation"),  # Persian: I work without pay
+        # asking for the police to come is an emergency; asking about calling them is not
+        ("call the police!!", "emergency"),
+        ("please call the cops", "emergency"),
+        ("send the police here now", "emergency"),
+        ("should i call the police", None),
+        ("am i allowed to call police", None),
+        ("envoyez la police ici", "emergency"),
+        ("je dois appeler la police ?", None),  # appeler, one letter from appelez
+        ("пришлите полицию сюда", "emergency"),
+        ("можно ли позвонить в полицию", None),
+        ("polis çağırın lütfen", "emergency"),
+        ("polis beni geri gönderir mi", None),  # will the police send me back?
+        ("ابعتوا الشرطة لهون", "emergency"),  # Arabic: send the police here
+        ("پلیس بفرستید اینجا", "emergency"),  # Persian: send the police here
+        ("باید پلیس رو خبر کنم؟", None),  # Persian: should I tell the police?
+        ("پولیس راوغواړم؟", None),  # Pashto: shall I call the police?
+        ("polîs bişînin vir", "emergency"),  # Kurmanji: send the police here
+        ("polîs dikarin min bişînin welatê min", None),  # ... can send me to my country
+        ("ፖሊስ ላኩልኝ እዚህ", "emergency"),  # Amharic: send me the police here
+        ("ፖሊስ ጥሩ ነው እዚህ?", None),  # Amharic: are the police good here?
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
