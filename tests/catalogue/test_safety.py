@@ -285,6 +285,19 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("polîs dikarin min bişînin welatê min", None),  # ... can send me to my country
         ("ፖሊስ ላኩልኝ እዚህ", "emergency"),  # Amharic: send me the police here
         ("ፖሊስ ጥሩ ነው እዚህ?", None),  # Amharic: are the police good here?
+        # swallowing a lot of pills is an emergency; taking one's medicine is not
+        ("my friend took a whole bunch of pills", "emergency"),
+        ("can i take two pills for my headache", None),
+        ("mon pote a pris plein de cachets", "emergency"),
+        ("le médecin m'a donné beaucoup de médicaments c'est normal", None),
+        ("мой друг съел кучу таблеток", "emergency"),
+        ("врач дал мне много лекарств это нормально", None),
+        ("arkadaşım bir sürü ilaç içti", "emergency"),
+        ("eczaneden bir kutu ilaç aldım", None),  # Turkish: I bought a box of medicine
+        ("دوستم کلی قرص خورده", "emergency"),  # Persian: my friend took lots of pills
+        ("دکتر کلی دارو بهم داده عادیه؟", None),  # ... the doctor gave me lots of medicine
+        ("صاحبي اخد كمية كبيرة من الحبوب", "emergency"),  # Arabic: ... a large amount of pills
+        ("فيني اخد حبتين للراس", None),  # Arabic: can I take two pills for my head?
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
