@@ -298,6 +298,22 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("دکتر کلی دارو بهم داده عادیه؟", None),  # ... the doctor gave me lots of medicine
         ("صاحبي اخد كمية كبيرة من الحبوب", "emergency"),  # Arabic: ... a large amount of pills
         ("فيني اخد حبتين للراس", None),  # Arabic: can I take two pills for my head?
+        # the place where the child lives on fire, or full of smoke; heat, light and cigarettes
+        ("our room is burning", "emergency"),
+        ("my room is burning hot in summer", None),
+        ("there is smoke everywhere in the camp", "emergency"),
+        ("the boys smoke a lot in the room and i hate it", None),
+        ("notre chambre brûle", "emergency"),
+        ("ma chambre brûle de chaleur", None),
+        ("наша комната горит", "emergency"),
+        ("в комнате горит свет всю ночь", None),  # Russian: the light is on all night
+        ("в комнате много дыма от сигарет", None),
+        ("odamız yanıyor", "emergency"),  # Turkish: our room is burning
+        ("odamda ışık yanıyor", None),  # Turkish: the light is on in my room
+        ("الغرفة عم تحترق", "emergency"),  # Arabic: the room is burning
+        ("ممكن دخن بالغرفة", None),  # Arabic: can I smoke in the room?
+        ("همه جای کمپ دوده", "emergency"),  # Persian: smoke all over the camp
+        ("ma famille est encore dans le camp en turquie", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
