@@ -180,6 +180,26 @@ def test_no_lone_phrase_is_an_everyday_word_of_another_language() -> None:
     assert not clashes
 
 
+def test_alternatives_are_single_words() -> None:
+    """``|`` joins one-word alternatives for one place; no word comes back in a later place.
+
+    Phrases written as if ``|`` joined several words ("tombé dans l'eau|la
+    rivière", "پټ شوی یم|پټ یم") never matched what they were written for; a word
+    repeated in two places of one phrase is how that shows.
+    """
+    repeated = []
+    for p in default_lexicon().phrases:
+        if "|" not in p.text:
+            continue
+        seen: set[str] = set()
+        for word in p.words:
+            alternatives = {w.strip("!^*=") for w in word.split("|")}
+            if alternatives & seen:
+                repeated.append((p.language, p.text))
+            seen |= alternatives
+    assert not repeated
+
+
 def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
     assert danger_in({"safety": {"source": "lexicon", "category": "report_abuse"}}) == (
         "report_abuse"
@@ -314,6 +334,23 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("ممكن دخن بالغرفة", None),  # Arabic: can I smoke in the room?
         ("همه جای کمپ دوده", "emergency"),  # Persian: smoke all over the camp
         ("ma famille est encore dans le camp en turquie", None),
+        # phrases once written as if | joined several words, which matched nothing
+        ("je suis tombé dans la rivière", "emergency"),
+        ("je suis perdu dans la forêt", "emergency"),
+        ("плачу каждую ночь", "feeling_distress"),
+        ("хотят меня продать", "report_exploitation"),
+        ("втомилася від усього", "feeling_distress"),
+        ("kimse beni özlemez", "feeling_distress"),
+        ("البلم غرق", "emergency"),  # Arabic: the boat sank
+        ("بشتغل ببلاش", "report_exploitation"),  # Arabic: I work for nothing
+        ("ما حدا بيحبني", "feeling_distress"),  # Arabic: nobody loves me
+        ("منو فروختن", "report_exploitation"),  # Persian: they sold me
+        ("شبها میاد توی اتاقم", "report_abuse"),  # Persian: at night he comes into my room
+        ("پاسپورټ مې ساتي", "report_exploitation"),  # Pashto: he keeps my passport
+        ("میرے پیچھے آ رہا ہے", "emergency"),  # Urdu: he is coming after me
+        ("i iibiyay", "report_exploitation"),  # Somali: they sold me
+        ("pasaporta min veşartin", "report_exploitation"),  # Kurmanji: they hid my passport
+        ("সে শ্বাস নিচ্ছে না", "emergency"),  # Bengali: he is not breathing
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
