@@ -334,6 +334,19 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("ممكن دخن بالغرفة", None),  # Arabic: can I smoke in the room?
         ("همه جای کمپ دوده", "emergency"),  # Persian: smoke all over the camp
         ("ma famille est encore dans le camp en turquie", None),
+        # someone hurt now: run over, stabbed, a seizure; cramps and broken-down cars are not
+        ("my friend got hit by a car", "emergency"),
+        ("моего друга сбила машина", "emergency"),
+        ("arkadaşıma araba çarptı", "emergency"),
+        ("صاحبي دعسته سيارة", "emergency"),  # Arabic: a car ran over my friend
+        ("saaxiibkay gaari baa jiiray", "emergency"),  # Somali: a car hit my friend
+        ("someone stabbed my friend", "emergency"),
+        ("у друга судороги", "emergency"),
+        ("судороги в ноге после футбола", None),  # Russian: cramps after football
+        ("машина сломалась", None),  # Russian: the car broke down
+        ("بدي طعن بالقرار", None),  # Arabic: I want to appeal the decision
+        ("ደፈረኝ", "report_abuse"),  # Amharic: he raped me
+        ("i am lost at night", "emergency"),
         # phrases once written as if | joined several words, which matched nothing
         ("je suis tombé dans la rivière", "emergency"),
         ("je suis perdu dans la forêt", "emergency"),
