@@ -347,6 +347,10 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("بدي طعن بالقرار", None),  # Arabic: I want to appeal the decision
         ("ደፈረኝ", "report_abuse"),  # Amharic: he raped me
         ("i am lost at night", "emergency"),
+        ("he is choking and cant talk", "emergency"),
+        ("داره خفه میشه", "emergency"),  # Persian: he is choking
+        ("خفه شو", None),  # Persian: shut up
+        ("хто допоможе з судом", None),  # Ukrainian: who helps with the court? (судоми: seizures)
         # phrases once written as if | joined several words, which matched nothing
         ("je suis tombé dans la rivière", "emergency"),
         ("je suis perdu dans la forêt", "emergency"),
