@@ -15,7 +15,9 @@ each with its own marks ("keep*|took|has my passport*|papers": one phrase for
 the ways a child says someone holds their documents). A phrase starting with ``^``
 matches only at the start of the message, for a request that the same words
 would also make in a question ("^call police": "call the police!", not "should
-i call the police?"). The file's ``language`` is only for
+i call the police?"). A file's ``questions`` are phrases
+that ask about a risk rather than report one ("is it dangerous to…?"), for
+rasa_ext.safety. The file's ``language`` is only for
 reviewers: every message is checked against every language, because children
 mix languages and write in transliteration.
 """
@@ -41,6 +43,8 @@ DISTRESS = "feeling_distress"
 # catalogue are topics of the same names
 CATEGORIES = (EMERGENCY, "report_abuse", "report_exploitation", DISTRESS)
 CHECK = "check"  # rasa_ext.safety's source for "are you safe right now?", not danger
+# a file's ``questions``: asking about a risk ("is it dangerous to swim here?"), not reporting one
+QUESTION = "question"
 GAP = 2  # other words allowed between two words of a phrase
 FUZZY_MIN = 6  # words this long also match with one typo
 
@@ -192,7 +196,8 @@ class SafetyMatch:
 class Lexicon:
     """All languages' danger phrases; ``match`` returns the first category found."""
 
-    def __init__(self, phrases: Iterable[Phrase]) -> None:
+    def __init__(self, phrases: Iterable[Phrase], questions: Iterable[Phrase] = ()) -> None:
+        self.questions = list(questions)
         # Order matters: an emergency outranks abuse, abuse outranks exploitation,
         # and all of them outrank distress, when one message says several things.
         self.phrases = sorted(phrases, key=lambda p: CATEGORIES.index(p.category))
@@ -227,6 +232,7 @@ class Lexicon:
     @classmethod
     def load(cls, directory: Path = DEFAULT_SAFETY) -> Lexicon:
         phrases: list[Phrase] = []
+        questions: list[Phrase] = []
         for path in sorted(directory.glob("*.yml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("phrases"), dict):
@@ -235,18 +241,17 @@ class Lexicon:
             for category, texts in data["phrases"].items():
                 if category not in CATEGORIES:
                     raise SafetyError(f"{path}: unknown category {category!r}")
-                for text in texts or []:
-                    try:
-                        words = tuple(pattern_words(str(text)))
-                    except ValueError as error:
-                        raise SafetyError(f"{path}: {category}: {error}") from None
-                    if not words or words[0].lstrip("^").startswith("!"):
-                        raise SafetyError(f"{path}: empty phrase in {category}")
-                    phrases.append(Phrase(category, language, str(text), words))
-        return cls(phrases)
+                phrases += _phrases(path, category, language, texts)
+            questions += _phrases(path, QUESTION, language, data.get("questions"))
+        return cls(phrases, questions)
 
     def languages(self) -> set[str]:
         return {p.language for p in self.phrases}
+
+    def asks(self, text: str) -> bool:
+        """Whether the message asks about a risk (a file's ``questions``)."""
+        words = normalise(text)
+        return any(q.found_in(words) for q in self.questions)
 
     def match(self, text: str) -> SafetyMatch | None:
         words = normalise(text)
@@ -257,6 +262,20 @@ class Lexicon:
             if phrase.found_in(words):
                 return SafetyMatch(phrase.category, phrase.language, phrase.text)
         return None
+
+
+def _phrases(path: Path, category: str, language: str, texts: Any) -> list[Phrase]:
+    """One list of a lexicon file as phrases, refusing malformed ones."""
+    phrases = []
+    for text in texts or []:
+        try:
+            words = tuple(pattern_words(str(text)))
+        except ValueError as error:
+            raise SafetyError(f"{path}: {category}: {error}") from None
+        if not words or words[0].lstrip("^").startswith("!"):
+            raise SafetyError(f"{path}: empty phrase in {category}")
+        phrases.append(Phrase(category, language, str(text), words))
+    return phrases
 
 
 def pattern_words(text: str) -> list[str]:

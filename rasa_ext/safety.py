@@ -23,6 +23,10 @@ decides whether a message is about danger from two signals:
   asked to say more, and reaches a person after a second miss), while a
   distress guess stays: "I am not ok" deserves support, not "I did not
   understand".
+* **A question about a risk** ("is it dangerous to swim here?", a file's
+  ``questions`` in data/safety/) is not danger by the classifiers alone: both
+  read the danger in its words. Without a danger phrase, it keeps its ordinary
+  answer and is marked for the check question below.
 * **A check question** for what is neither: when danger is at least
   ``check_threshold`` but not danger by the rules above and no lexicon phrase
   matched, the message keeps its ordinary answer and the parse data asks for the
@@ -113,10 +117,16 @@ class SafetyCheck(DataComponent):
         likely = danger >= self.danger_threshold or (
             min(danger, intents) >= self.agreement_threshold
         )
+        found = self.lexicon.match(text)
+        # A question about a risk ("is it dangerous to swim here?") sounds like
+        # danger to both classifiers; without a danger phrase it is asked about,
+        # not alarmed: the ordinary answer, then "are you safe right now?".
+        asked = likely and found is None and self.lexicon.asks(text)
+        if asked:
+            likely = False
         if name in CATEGORIES and likely:
             message.set(SAFETY, {"source": "intent", "category": name}, add_to_output=True)
             return
-        found = self.lexicon.match(text)
         if found is not None:
             message.set(INTENT, {INTENT_NAME_KEY: found.category, CONFIDENCE: 1.0})
             message.set(
@@ -143,7 +153,7 @@ class SafetyCheck(DataComponent):
                 message.set(
                     INTENT, {INTENT_NAME_KEY: FALLBACK, CONFIDENCE: self.fallback_threshold}
                 )
-        if message.get(SAFETY) is None and danger >= self.check_threshold:
+        if message.get(SAFETY) is None and (asked or danger >= self.check_threshold):
             message.set(
                 SAFETY,
                 {

@@ -180,6 +180,19 @@ def test_no_lone_phrase_is_an_everyday_word_of_another_language() -> None:
     assert not clashes
 
 
+def test_every_language_file_asks_about_risks() -> None:
+    lexicon = default_lexicon()
+    assert {q.language for q in lexicon.questions} == lexicon.languages()
+    asked = ("is it safe to drink the water here", "опасно ли тут плавать", "tehlikeli mi")
+    assert all(lexicon.asks(text) for text in asked)
+    said = ("it is dangerous here", "he is dangerous", "тут опасно", "burası tehlikeli")
+    assert not any(lexicon.asks(text) for text in said)
+    # no safety example of the NLU data is a question about a risk
+    for per_intent in nlu_examples().values():
+        for intent in CATEGORIES:
+            assert not any(lexicon.asks(line) for line in per_intent.get(intent, [])), intent
+
+
 def test_alternatives_are_single_words() -> None:
     """``|`` joins one-word alternatives for one place; no word comes back in a later place.
 

@@ -106,11 +106,11 @@ def test_little_danger_asks_nothing() -> None:
     assert message.get(SAFETY) is None
 
 
-def judged(danger: float, ranking: list[tuple[str, float]]) -> Message:
+def judged(danger: float, ranking: list[tuple[str, float]], text: str = "x") -> Message:
     """A message the DangerClassifier has judged, checked as config.yml does."""
     message = Message(
         data={
-            "text": "x",
+            "text": text,
             "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
             "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
             "danger": danger,
@@ -149,3 +149,21 @@ def test_both_classifiers_finding_danger_more_likely_than_not_is_enough() -> Non
     assert judged(0.55, [("ask_shelter", 0.6), ("report_abuse", 0.4)]).get(SAFETY)["source"] == (
         "check"
     )
+
+
+def test_a_question_about_a_risk_is_asked_about_not_alarmed() -> None:
+    # both classifiers hear danger in "dangerous"; the child asked about swimming
+    swim = [("emergency", 0.7), ("ask_health", 0.3)]
+    for text in ("is it dangerous to swim in the sea here", "опасно ли тут плавать в море"):
+        message = judged(0.9, swim, text)
+        assert message.get("intent")["name"] == "ask_health", text
+        assert message.get(SAFETY) == {"source": "check", "category": "emergency", "danger": 0.9}
+    # nothing left to answer: "I did not understand", and the question
+    alone = judged(0.9, [("emergency", 0.98), ("ask_work", 0.02)], "في خطر اذا سبحت بالبحر هون")
+    assert alone.get("intent")["name"] == "nlu_fallback"
+    assert alone.get(SAFETY)["source"] == "check"
+    # said, not asked: danger
+    assert judged(0.9, swim, "it is dangerous here").get(SAFETY)["source"] == "intent"
+    # a danger phrase in the question: danger, as the classifiers said
+    knife = judged(0.9, swim, "is it dangerous, a man with a knife is outside")
+    assert knife.get(SAFETY) == {"source": "intent", "category": "emergency"}
