@@ -13,7 +13,7 @@ that is asked is not caught, but the child has a button to say so.
 Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py [--show]``);
 ``--show`` also lists every miss and false alarm with the classifier's intent and confidence;
 ``--data PATH`` measures another set of the same shape (the held-out sets
-``bench/data/safety-holdout*.yml``, five of them; ``make bench-safety`` runs every set).
+``bench/data/safety-holdout*.yml``, six of them; ``make bench-safety`` runs every set).
 """
 
 from __future__ import annotations
