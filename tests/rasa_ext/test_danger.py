@@ -71,3 +71,35 @@ def test_a_long_message_is_judged_by_what_it_says_not_by_its_length(
     short, pasted = example("x", None, [0.2, 1.0, 0.0]), example("y", None, [40.0, 200.0, 0.0])
     loaded.process([short, pasted])
     assert pasted.get(DANGER) == pytest.approx(short.get(DANGER))
+
+
+def with_vector(message: Message, vector: list[float]) -> Message:
+    """The message with a dense sentence feature too, as the sentence encoder adds."""
+    message.add_features(Features(np.array([vector]), "sentence", "text", "SentenceEncoder"))
+    return message
+
+
+def test_the_danger_model_reads_the_counts_alone_unless_told_to_read_vectors_too(
+    storage: LocalModelStorage,
+) -> None:
+    # the vector says the opposite of the counts: only a model that reads it is swayed
+    danger, harmless = [0.0, 3.0], [3.0, 0.0]
+    training = TrainingData(
+        [
+            with_vector(example(f"danger {i}", "report_abuse", [1.0, 0.0, i % 2]), danger)
+            for i in range(6)
+        ]
+        + [
+            with_vector(example(f"ordinary {i}", "ask_school", [0.0, 1.0, i % 2]), harmless)
+            for i in range(6)
+        ]
+    )
+    counts = DangerClassifier.create({}, storage, Resource("counts"), CONTEXT)
+    counts.train(training)
+    both = DangerClassifier.create({"dense": True}, storage, Resource("both"), CONTEXT)
+    both.train(training)
+    by_counts = with_vector(example("x", None, [1.0, 0.0, 1.0]), harmless)
+    by_both = with_vector(example("x", None, [1.0, 0.0, 1.0]), harmless)
+    counts.process([by_counts])
+    both.process([by_both])
+    assert by_counts.get(DANGER) > 0.75 > by_both.get(DANGER)
