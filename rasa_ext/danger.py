@@ -89,8 +89,13 @@ def sentence_features(
     """
     rows = [sentence_row(m, keep) for m in messages]
     if not dense:
-        rows = [row[:, : sparse_width(m)] for row, m in zip(rows, messages, strict=True)]
+        rows = [_columns(row, sparse_width(m)) for row, m in zip(rows, messages, strict=True)]
     return normalize(vstack(rows, format="csr"))
+
+
+def _columns(row: csr_matrix, width: int) -> csr_matrix:
+    """The row's first ``width`` columns; the row itself when that is all of it."""
+    return row if row.shape[1] == width else row[:, :width]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

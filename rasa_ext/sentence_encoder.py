@@ -16,12 +16,13 @@ and the counts decide as before. ``bench/nlu.py --variants project,encoder``
 (5 folds, 19,869 examples, 2026-12-07): macro-F1 0.821 against 0.797 for the
 counts alone, en 0.829 -> 0.906, fr 0.806 -> 0.883, tr 0.756 -> 0.834, ru 0.854
 -> 0.909, ar 0.782 -> 0.824, the other languages within 0.013. What it costs
-(bench/load.py, production profile, same run): about 4% of the throughput
-(52.2 against 54.2 messages/s on a slow hour) and 120 MB of resident memory in
-every Rasa process that loads it, which takes the production profile's summed
-RSS past issue 7's 2 GB (2.22 GB; 1.1 GB by PSS). To switch it on, put it
-between the CountVectorsFeaturizers and the LogisticRegressionClassifier in
-config.yml; the danger model keeps reading the counts alone (rasa_ext.danger).
+(bench/load.py, production profile, with and without it one after the other):
+about 4% of the throughput (52.2 against 54.2 messages/s on a slow hour) and
+120 MB of resident memory in every Rasa process that loads it, which takes
+the production profile's summed RSS past issue 7's 2 GB (2.22 GB; 1.1 GB by
+PSS). To switch it on, put it between the CountVectorsFeaturizers and the
+LogisticRegressionClassifier in config.yml; the danger model keeps reading the
+counts alone (rasa_ext.danger).
 
 The vector has unit length; ``scale`` sets its weight beside the counts (4.0
 was best of 2, 4 and 8 on one fold). Only the first ``max_chars`` characters
@@ -33,7 +34,6 @@ counts still read all of it.
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 import numpy as np
@@ -45,8 +45,6 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_ext.base import DataComponent
-
-logger = logging.getLogger(__name__)
 
 DIMENSIONS = 512
 # the encoder's batch: large enough to amortise its weight reads, small enough
