@@ -266,6 +266,9 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("ኣቦይ ከመርዕወኒ ይደሊ", "report_exploitation"),  # my father wants to marry me off
         ("باوکم دەیەوێت بمدات بە پیاوێک", "report_exploitation"),  # ... give me to a man
         ("родители хотят выдать меня замуж", "report_exploitation"),
+        # Persian: ... wants to give me to an old man as husband (words between)
+        ("پدرم میخواد منو به یه مرد خیلی پیر شوهر بده", "report_exploitation"),
+        ("شوهر خواهرم بهم کار میده", None),  # my sister's husband gives me work
         ("can i marry my girlfriend when i am 18", None),
         ("можно ли жениться в 18", None),
         ("መቼ ማግባት እችላለሁ", None),  # when can I get married
