@@ -30,6 +30,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, vstack
@@ -61,7 +62,7 @@ def sentence_row(message: Message, keep: bool = False) -> csr_matrix:
     kept = message.__dict__.get(_ROW)
     if kept is not None and kept[0] == key:
         return kept[1]
-    sentence = [f for f in features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+    sentence = _sentence(message)
     parts = [f.features for f in sentence if f.is_sparse()]
     parts += [csr_matrix(f.features) for f in sentence if f.is_dense()]
     # float64, as Rasa's join with an empty dense part made it
@@ -71,13 +72,14 @@ def sentence_row(message: Message, keep: bool = False) -> csr_matrix:
     return row
 
 
+def _sentence(message: Message) -> list[Features]:
+    """The message's sentence features of its text, as the row is built from them."""
+    return [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+
+
 def sparse_width(message: Message) -> int:
     """How many of the row's first columns come from sparse features (n-gram counts)."""
-    return sum(
-        f.features.shape[-1]
-        for f in message.features
-        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
-    )
+    return sum(f.features.shape[-1] for f in _sentence(message) if f.is_sparse())
 
 
 def sentence_features(
