@@ -11,7 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_ext.sentence_encoder import DIMENSIONS, SentenceEncoderFeaturizer, encode
+from rasa_ext.sentence_encoder import DIMENSIONS, TABLE, SentenceEncoderFeaturizer, encode, encoder
 
 CONTEXT = ExecutionContext(GraphSchema({}), "sentence_encoder")
 
@@ -80,3 +80,31 @@ def test_training_examples_are_featurised_like_messages(tmp_path: Path) -> None:
 def test_a_scale_that_is_not_positive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="positive scale"):
         featurizer(tmp_path, scale=0)
+
+
+def test_the_trained_model_carries_the_table_and_reads_it_memory_mapped(tmp_path: Path) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("encoder")
+    SentenceEncoderFeaturizer.create({}, storage, resource, CONTEXT).train(TrainingData([]))
+    loaded = SentenceEncoderFeaturizer.load({}, storage, resource, CONTEXT)
+    assert isinstance(encoder(tmp_path / "encoder" / TABLE).table, np.memmap)
+    mapped, held = (
+        Message(data={"text": "où dormir ce soir"}),
+        Message(data={"text": "où dormir ce soir"}),
+    )
+    loaded.process([mapped])
+    featurizer(tmp_path / "created").process([held])
+    assert np.array_equal(sentence_vector(mapped), sentence_vector(held))
+
+
+def test_a_model_without_the_table_still_loads_and_encodes(tmp_path: Path) -> None:
+    loaded = SentenceEncoderFeaturizer.load({}, LocalModelStorage(tmp_path), Resource("x"), CONTEXT)
+    message = Message(data={"text": "where can I eat"})
+    loaded.process([message])
+    assert np.linalg.norm(sentence_vector(message)) == pytest.approx(4.0, rel=1e-3)
+
+
+def test_a_script_the_encoder_does_not_know_is_one_unknown_piece_per_word() -> None:
+    # SentencePiece's own behaviour, which the encoder was trained with: the
+    # package's pure-Python port gave one unknown piece per character
+    pieces = encoder().sp.encode("ሰላም ወንድሜ", out_type=int, add_bos=True, add_eos=True)
+    assert len(pieces) == 6
