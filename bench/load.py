@@ -562,12 +562,15 @@ def report(results: list[Result], baseline: Result | None) -> None:
 
 
 async def main(args: argparse.Namespace) -> int:
-    model = (
-        os.environ.get("LANTERN_MODEL")
-        or subprocess.check_output(
-            [str(ROOT / "scripts" / "fingerprint")], cwd=ROOT, text=True
-        ).strip()
-    )
+    served = subprocess.check_output(
+        [str(ROOT / "scripts" / "fingerprint")], cwd=ROOT, text=True
+    ).strip()
+    model = os.environ.get("LANTERN_MODEL") or served
+    if model != served and args.profiles:
+        # a profile of one replica is the README's run command, which serves (and if
+        # need be trains) the model of the current config.yml and data; only the
+        # --replicas run starts Rasa with the model named here
+        print(f"note: the profiles serve {served}, not LANTERN_MODEL ({model})")
     scratch = Path(tempfile.mkdtemp(prefix="lantern-load-"))
     visit = VISIT_TURNS if args.visit else None
     results: list[Result] = []
