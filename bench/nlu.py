@@ -16,12 +16,15 @@ detector, which adds no features) with Rasa's trainer on folds of
    language's examples held out (``--unseen``): what a new language gets
    before its own examples are written (shared scripts, loanwords, names).
 
-Variants: ``project`` (config.yml), ``word`` (no character n-grams),
-``encoder`` (the sentence encoder's vector beside the counts:
-rasa_ext/sentence_encoder.py), ``char<low><high>`` (another character n-gram
-range, e.g. ``char14``).
+5. with ``--fractions``, a learning curve: the same folds, each training fold
+   cut to a fraction of its examples of every intent in every language.
 
-Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language] [--unseen]``.
+Variants: ``project`` (config.yml), ``word`` (no character n-grams),
+``counts`` (without the sentence encoder's vector: rasa_ext/sentence_encoder.py),
+``char<low><high>`` (another character n-gram range, e.g. ``char14``).
+
+Usage: ``python bench/nlu.py [--folds 5] [--variants project,word] [--no-per-language]
+[--unseen] [--fractions 0.25,0.5]`` (``--variants ''`` skips the full folds).
 With about 18,000 examples one fold trains in 2-6 minutes on two cores: the
 project variant alone takes 15-30 minutes, a full run (about 85 models) one to
 two hours, and ``--unseen`` adds one model per language (about an hour).
@@ -79,10 +82,9 @@ def pipeline_variant(name: str) -> dict[str, Any]:
     config.pop("policies", None)
     if name == "word":  # word counts only: no character n-grams
         config["pipeline"] = [c for c in config["pipeline"] if c.get("analyzer") != "char_wb"]
-    elif name == "encoder":  # the counts plus the sentence encoder's vector
-        at = next(i for i, c in enumerate(config["pipeline"]) if c["name"].endswith("Classifier"))
-        encoder = {"name": "rasa_ext.sentence_encoder.SentenceEncoderFeaturizer"}
-        config["pipeline"].insert(at, encoder)
+    elif name == "counts":  # the n-gram counts without the sentence encoder's vector
+        encoder = "rasa_ext.sentence_encoder.SentenceEncoderFeaturizer"
+        config["pipeline"] = [c for c in config["pipeline"] if c["name"] != encoder]
     elif name.startswith("char"):  # other character n-gram ranges: char14, char25, char36
         low, high = int(name[4]), int(name[5])
         for component in config["pipeline"]:
@@ -171,14 +173,30 @@ def macro(pairs: list[tuple[str, str]]) -> float:
     return sum(scores.values()) / len(scores) if scores else 0.0
 
 
+def subsample(examples: list[Example], fraction: float, seed: int = 0) -> list[Example]:
+    """``fraction`` of the examples of every (language, intent), at least one of each."""
+    groups: dict[tuple[str, str], list[Example]] = defaultdict(list)
+    for example in examples:
+        groups[example[:2]].append(example)
+    rng = random.Random(seed)
+    kept = []
+    for key in sorted(groups):
+        members = groups[key]
+        rng.shuffle(members)
+        kept += members[: max(1, round(len(members) * fraction))]
+    return kept
+
+
 def cross_validate(
-    examples: list[Example], config: dict[str, Any], k: int
+    examples: list[Example], config: dict[str, Any], k: int, fraction: float = 1.0
 ) -> dict[str, list[tuple[str, str]]]:
-    """(true, predicted) pairs per language over k folds."""
+    """(true, predicted) pairs per language over k folds, trained on ``fraction`` of each."""
     per_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for number, test_indices in enumerate(folds(examples, k), start=1):
         held = set(test_indices)
         train = [e for i, e in enumerate(examples) if i not in held]
+        if fraction < 1.0:
+            train = subsample(train, fraction)
         test = [examples[i] for i in test_indices]
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as work:
@@ -242,6 +260,7 @@ def main() -> int:
     parser.add_argument("--variants", default="project,word,char14")
     parser.add_argument("--no-per-language", action="store_true")
     parser.add_argument("--unseen", action="store_true", help="leave-one-language-out models")
+    parser.add_argument("--fractions", default="", help="learning curve, e.g. 0.25,0.5")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     import structlog  # Rasa logs every parse through structlog, on stdout
@@ -252,7 +271,7 @@ def main() -> int:
     intents = len({e[1] for e in examples})
     print(f"{len(examples)} examples, {len(counts)} languages, {intents} intents")
     summary: dict[str, dict[str, float]] = {}
-    for variant in args.variants.split(","):
+    for variant in filter(None, args.variants.split(",")):  # --variants '': none
         print(f"training {args.folds} folds ({variant})", file=sys.stderr)
         pairs = cross_validate(examples, pipeline_variant(variant), args.folds)
         summary[variant] = {lang: macro(p) for lang, p in pairs.items()}
@@ -267,6 +286,14 @@ def main() -> int:
             print(f"{language:5} {row}")
         means = "  ".join(f"{sum(v.values()) / len(v):8.3f}" for v in summary.values())
         print(f"{'mean':5} {means}")
+    if args.fractions:
+        print("\n## Learning curve: each training fold cut to a fraction (macro-F1, same folds)")
+        for fraction in map(float, args.fractions.split(",")):
+            print(f"training {args.folds} folds on {fraction:g} of each", file=sys.stderr)
+            pairs = cross_validate(examples, pipeline_variant("project"), args.folds, fraction)
+            scores = [macro(p) for p in pairs.values()]
+            mean = sum(scores) / len(scores)
+            print(f"{fraction:5g}  mean {mean:.3f}  (min {min(scores):.3f})")
     if not args.no_per_language:
         print("\n## Per language: trained on that language alone, and with all languages")
         alone = per_language(examples, pipeline_variant("project"), args.folds)
