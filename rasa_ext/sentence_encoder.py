@@ -67,11 +67,13 @@ def resources() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def encoder(table: Path | None = None) -> Any:
+def encoder(table: Path | None) -> Any:
     """The encoder, loaded once per process and per embedding table (about 0.3 s).
 
     With ``table`` (a copy of the package's table saved by :func:`save_table`)
-    the embedding rows are memory-mapped from it instead of held in memory.
+    the embedding rows are memory-mapped from it instead of held in memory;
+    with None the package's table is held. No default: ``encoder()`` and
+    ``encoder(None)`` would be two entries of the cache, and load it twice.
     One sentence is encoded here, so that the first child does not wait for
     the lazy parts.
     """
@@ -91,7 +93,7 @@ def encoder(table: Path | None = None) -> Any:
 
 def save_table(directory: Path) -> None:
     """Write the encoder's embedding table into ``directory``, for memory-mapping."""
-    np.save(directory / TABLE, encoder().table)
+    np.save(directory / TABLE, encoder(None).table)
 
 
 def encode(texts: list[str], max_chars: int, table: Path | None = None) -> npt.NDArray[np.float32]:
