@@ -139,17 +139,22 @@ def train_and_predict(
     return asyncio.run(parse_all())
 
 
-def folds(examples: list[Example], k: int, seed: int = 0) -> list[list[int]]:
-    """Indices of ``k`` folds, stratified by (language, intent)."""
+def strata(examples: list[Example], seed: int) -> list[list[int]]:
+    """Indices of each (language, intent), in a fixed order, each shuffled by ``seed``."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, (language, intent, _) in enumerate(examples):
         groups[(language, intent)].append(index)
     rng = random.Random(seed)
+    for key in sorted(groups):
+        rng.shuffle(groups[key])
+    return [groups[key] for key in sorted(groups)]
+
+
+def folds(examples: list[Example], k: int, seed: int = 0) -> list[list[int]]:
+    """Indices of ``k`` folds, stratified by (language, intent)."""
     result: list[list[int]] = [[] for _ in range(k)]
     offset = 0
-    for key in sorted(groups):
-        members = groups[key]
-        rng.shuffle(members)
+    for members in strata(examples, seed):
         for position, index in enumerate(members):
             result[(position + offset) % k].append(index)
         offset += len(members)
@@ -175,16 +180,11 @@ def macro(pairs: list[tuple[str, str]]) -> float:
 
 def subsample(examples: list[Example], fraction: float, seed: int = 0) -> list[Example]:
     """``fraction`` of the examples of every (language, intent), at least one of each."""
-    groups: dict[tuple[str, str], list[Example]] = defaultdict(list)
-    for example in examples:
-        groups[example[:2]].append(example)
-    rng = random.Random(seed)
-    kept = []
-    for key in sorted(groups):
-        members = groups[key]
-        rng.shuffle(members)
-        kept += members[: max(1, round(len(members) * fraction))]
-    return kept
+    return [
+        examples[index]
+        for members in strata(examples, seed)
+        for index in members[: max(1, round(len(members) * fraction))]
+    ]
 
 
 def cross_validate(
