@@ -4,7 +4,8 @@ The intent classifier learns danger from examples; this lexicon makes sure the
 plain ways children say it are caught even when the classifier hesitates. A
 phrase is a few words. It matches when its words occur in the message in that
 order, with at most ``GAP`` other words between them, after normalisation
-(case, diacritics, Arabic letter variants, repeated letters). A word ending in
+(case, diacritics, Arabic letter variants, repeated letters); a word of the
+message may also carry Arabic's "and" (و) joined in front. A word ending in
 ``*`` matches any word it starts (``passport*``: passports); in a phrase of two
 or more words, a word of six or more letters also matches with one typo (never
 in its first letter: "eaten" is not "beaten"); a word ending in ``=`` is matched
@@ -61,6 +62,7 @@ _TOKEN = re.compile(rf"{_WORD}+(?:['’]{_WORD}+)?")
 # non-joiner: "می خواهم", "میخواهم" and "می‌خواهم" are one word.
 _PREFIX_APART = re.compile(r"(?<!\S)(ن?می)\s+(?=\S)")
 _REPEATS = re.compile(r"(.)\1{2,}")  # three or more of a letter: emphasis
+AND = "و"  # Arabic's "and", written joined to the word after it
 
 
 class SafetyError(ValueError):
@@ -109,6 +111,13 @@ class _Place:
         return cls(negated, frozenset(exact), tuple(prefixes), tuple(typo))
 
     def accepts(self, word: str) -> bool:
+        if self._accepts(word):
+            return True
+        # Arabic writes "and" joined to the next word: "وما بيخلوني اطلع" is
+        # "and they don't let me out", whose words a phrase names without it
+        return len(word) > 2 and word[0] == AND and self._accepts(word[1:])
+
+    def _accepts(self, word: str) -> bool:
         # loops, not any(): this runs a few hundred times a message, and a
         # generator per call made the lexicon half as fast again
         if word in self.exact:
@@ -219,7 +228,8 @@ class Lexicon:
     def _candidates(self, words: list[str]) -> list[int]:
         """Indexes of the phrases whose first word matches a word of the message, in order."""
         found: set[int] = set()
-        for word in set(words):
+        # a word with a joined "and" is also looked up without it (_Place.accepts)
+        for word in set(words) | {w[1:] for w in words if len(w) > 2 and w[0] == AND}:
             found.update(self._exact.get(word, ()))
             for end in range(len(word) + 1):
                 found.update(self._prefix.get(word[:end], ()))

@@ -384,6 +384,24 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("i iibiyay", "report_exploitation"),  # Somali: they sold me
         ("pasaporta min veşartin", "report_exploitation"),  # Kurmanji: they hid my passport
         ("সে শ্বাস নিচ্ছে না", "emergency"),  # Bengali: he is not breathing
+        # Arabic writes "and" joined to the next word: a phrase still matches after it
+        ("وما بيخلوني اطلع من البيت", "report_exploitation"),  # and they don't let me out
+        ("ووين المدرسة", None),  # and where is the school
+        # a boat taking water, a kidney asked for, breathing, feeling a burden
+        ("our dinghy is taking water", "emergency"),
+        ("can i fill my water bottle on the boat", None),
+        ("doonideenu biyo ayay la buuxsantay", "emergency"),  # Somali: our boat filled with water
+        ("waxaan doonayaa biyo", None),  # Somali: I want water (doon-: to want)
+        ("he wants me to sell my kidney for the debt", "report_exploitation"),
+        ("my kidney hurts, where is a doctor", None),
+        ("böbreğimi satmamı istiyorlar", "report_exploitation"),  # they want me to sell my kidney
+        ("böbreğim ağrıyor, ilaç verirler mi", None),  # my kidney hurts, do they give medicine
+        ("میگه کلیه‌ام رو بفروشم", "report_exploitation"),  # Persian: he says sell my kidney
+        ("باید کلیه مدارک را بدم؟", None),  # Persian: must I give all the papers? (کلیه: all)
+        ("j'arrive pas à respirer", "emergency"),
+        ("je suis essoufflé après le foot", None),
+        ("আমি না থাকলে সবাই ভালো থাকবে", "feeling_distress"),  # all would be well without me
+        ("আমি না থাকলে কাকে জানাব", None),  # if I am not there, whom do I tell
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
