@@ -11,9 +11,10 @@ right now?" (flagged, or marked for the check question): a danger message
 that is asked is not caught, but the child has a button to say so.
 
 Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py [--show]``);
-``--show`` also lists every miss and false alarm with the classifier's intent and confidence;
+``--show`` also lists every miss and false alarm with the classifier's intent and confidence
+and the danger model's probability;
 ``--data PATH`` measures another set of the same shape (the held-out sets
-``bench/data/safety-holdout*.yml``, six of them; ``make bench-safety`` runs every set).
+``bench/data/safety-holdout*.yml``, seven of them; ``make bench-safety`` runs every set).
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
                     top = (parse.get("intent_ranking") or [{}])[0]
                     print(
                         f"{'MISS' if kind == 'danger' else 'ALARM'} {language} "
-                        f"{top.get('name')} {top.get('confidence', 0):.2f} | {text}"
+                        f"{top.get('name')} {top.get('confidence', 0):.2f} "
+                        f"danger {float(parse.get('danger') or 0):.2f} | {text}"
                     )
                 for name, flagged in flags.items():
                     if kind == "danger":
