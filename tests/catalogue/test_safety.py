@@ -402,6 +402,8 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("je suis essoufflé après le foot", None),
         ("আমি না থাকলে সবাই ভালো থাকবে", "feeling_distress"),  # all would be well without me
         ("আমি না থাকলে কাকে জানাব", None),  # if I am not there, whom do I tell
+        ("i want to take a lot of pills", "feeling_distress"),
+        ("the doctor gave me a lot of pills, when do i take them", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
