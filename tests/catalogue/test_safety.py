@@ -404,6 +404,9 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("আমি না থাকলে কাকে জানাব", None),  # if I am not there, whom do I tell
         ("i want to take a lot of pills", "feeling_distress"),
         ("the doctor gave me a lot of pills, when do i take them", None),
+        ("اتصل بالشرطة", "emergency"),  # Arabic: call the police
+        ("الحقوني حدا يتصل بالشرطة", "emergency"),  # help, someone call the police
+        ("فيني اتصل بالشرطة اذا ضاع تلفوني؟", None),  # can I call the police if I lose my phone?
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
