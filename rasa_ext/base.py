@@ -1,4 +1,4 @@
-"""What the project's NLU components share: they use data, not a trained model."""
+"""What the project's NLU components share: how Rasa creates them for training."""
 
 from __future__ import annotations
 
@@ -30,3 +30,21 @@ class DataComponent(GraphComponent):  # type: ignore[misc]
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training does not need this component's output: leave the data as it is."""
         return training_data
+
+
+class StoredComponent(GraphComponent):  # type: ignore[misc]
+    """A component that trains into its model resource and loads from it.
+
+    Its constructor takes the config and where to store, as Rasa gives them to
+    ``create``; ``load`` (the component's own) reads the resource back.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls(config, model_storage, resource)

@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from catalogue.safety import CATEGORIES
+from rasa_ext.base import StoredComponent
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _columns(row: csr_matrix, width: int) -> csr_matrix:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class DangerClassifier(GraphComponent):  # type: ignore[misc]
+class DangerClassifier(StoredComponent):
     """Learn danger against everything else, and give every message its probability."""
 
     @classmethod
@@ -124,16 +125,6 @@ class DangerClassifier(GraphComponent):  # type: ignore[misc]
         self._model_storage = model_storage
         self._resource = resource
         self.model: LogisticRegression | None = None
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> DangerClassifier:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -49,6 +49,8 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from rasa_ext.base import StoredComponent
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def encode(texts: list[str], max_chars: int, table: Path | None = None) -> npt.N
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
-class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):  # type: ignore[misc]
+class SentenceEncoderFeaturizer(DenseFeaturizer, StoredComponent):  # type: ignore[misc]
     """Add each message's sentence vector, scaled, as a dense sentence feature.
 
     Training learns nothing: it copies the encoder's embedding table into the
@@ -131,16 +133,6 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):  # type: ignor
         self._resource = resource
         self._table = table
         encoder(table)  # when the model loads, not on a child's first message
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SentenceEncoderFeaturizer:
-        return cls(config, model_storage, resource)
 
     @classmethod
     def load(
