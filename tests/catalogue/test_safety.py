@@ -407,6 +407,18 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("اتصل بالشرطة", "emergency"),  # Arabic: call the police
         ("الحقوني حدا يتصل بالشرطة", "emergency"),  # help, someone call the police
         ("فيني اتصل بالشرطة اذا ضاع تلفوني؟", None),  # can I call the police if I lose my phone?
+        # a threat to come where the child sleeps, recruitment, a bed for sex, a
+        # hand caught in a machine, starving oneself: and the same words in ordinary use
+        ("they wrote me we know where you live", "emergency"),
+        ("do you know where i can sleep tonight", None),
+        ("my hand is stuck in the machine", "emergency"),
+        ("the coffee machine is stuck, who can fix it", None),
+        ("he wants me to go and fight for them", "report_exploitation"),
+        ("can i do boxing, i like to fight", None),
+        ("onunla yatarsam odayı verecekmiş", "report_abuse"),  # if I sleep with him, the room
+        ("bu gece arkadaşımın evinde yatabilir miyim", None),  # may I stay at my friend's tonight
+        ("i dont deserve food", "feeling_distress"),
+        ("i don't eat pork, is the food halal", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
