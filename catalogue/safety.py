@@ -79,6 +79,15 @@ def normalise(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _TOKEN.findall(text)]
 
 
+def _without_and(word: str) -> str | None:
+    """The word without Arabic's joined "and", if it carries one.
+
+    Arabic writes "and" joined to the next word: "وما بيخلوني اطلع" is "and they
+    don't let me out", whose words a phrase names without it.
+    """
+    return word[1:] if len(word) > 2 and word[0] == AND else None
+
+
 def _indic(char: str) -> bool:
     return "\u0900" <= char <= "\u0dff"
 
@@ -113,9 +122,8 @@ class _Place:
     def accepts(self, word: str) -> bool:
         if self._accepts(word):
             return True
-        # Arabic writes "and" joined to the next word: "وما بيخلوني اطلع" is
-        # "and they don't let me out", whose words a phrase names without it
-        return len(word) > 2 and word[0] == AND and self._accepts(word[1:])
+        bare = _without_and(word)
+        return bare is not None and self._accepts(bare)
 
     def _accepts(self, word: str) -> bool:
         # loops, not any(): this runs a few hundred times a message, and a
@@ -228,8 +236,9 @@ class Lexicon:
     def _candidates(self, words: list[str]) -> list[int]:
         """Indexes of the phrases whose first word matches a word of the message, in order."""
         found: set[int] = set()
-        # a word with a joined "and" is also looked up without it (_Place.accepts)
-        for word in set(words) | {w[1:] for w in words if len(w) > 2 and w[0] == AND}:
+        # a word with a joined "and" is also looked up without it, as _Place.accepts reads it
+        bare = {b for b in map(_without_and, words) if b is not None}
+        for word in set(words) | bare:
             found.update(self._exact.get(word, ()))
             for end in range(len(word) + 1):
                 found.update(self._prefix.get(word[:end], ()))
