@@ -419,6 +419,26 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("bu gece arkadaşımın evinde yatabilir miyim", None),  # may I stay at my friend's tonight
         ("i dont deserve food", "feeling_distress"),
         ("i don't eat pork, is the food halal", None),
+        # poison or a cleaning product drunk; a threat for the family's honour; being
+        # sold on; pills to work on; voices telling the child to die: and the same words
+        # in ordinary use
+        ("my little brother drank bleach", "emergency"),
+        ("i drank water after cleaning the kitchen", None),
+        ("i ate a kebab, is it food poisoning", None),
+        ("ağabeyim çamaşır suyu içti", "emergency"),  # my brother drank bleach
+        ("meyve suyu içti mi", None),  # did he drink fruit juice
+        ("ብዙ ፈሳሽ ጠጣ ብሎ ሐኪሙ ነገረኝ", None),  # Amharic: the doctor told me to drink much fluid
+        ("my father will beat her for the honour", "report_abuse"),
+        ("abim namusu için beni öldürür", "report_abuse"),  # my brother would kill me for honour
+        ("le passeur m'a vendu à des hommes", "report_exploitation"),
+        ("il m'a vendu un vieux vélo", None),  # he sold me an old bike
+        ("telefonumu bir arkadaşıma sattım", None),  # I sold my phone to a friend
+        ("the boss gives us drugs to stay awake", "report_exploitation"),
+        ("can i take my asthma pills to work", None),
+        ("голоса в голове говорят убить себя", "feeling_distress"),  # voices say kill yourself
+        ("в комнате ночью громкие голоса", None),  # loud voices in the room at night
+        ("he makes me do things i don't want at night", "report_abuse"),
+        ("мама змушує мене робити домашку", None),  # mum makes me do my homework
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
