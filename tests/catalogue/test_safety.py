@@ -439,6 +439,14 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("в комнате ночью громкие голоса", None),  # loud voices in the room at night
         ("he makes me do things i don't want at night", "report_abuse"),
         ("мама змушує мене робити домашку", None),  # mum makes me do my homework
+        # a smell of gas is an emergency; cooking with gas is not
+        ("it smells like gas in our room", "emergency"),
+        ("can we cook with gas in the centre", None),
+        ("в комнате пахнет газом", "emergency"),
+        ("газовая плита не работает", None),  # the gas cooker does not work
+        # Kurmanji: "çek" (weapon) folds like "çêk-" (to make): only the weapon's own forms
+        ("ew bi çekan hatin", "emergency"),  # they came with weapons
+        ("ez dikarim bi xwe xwarinê çêkim", None),  # can I cook food myself
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
