@@ -447,6 +447,14 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # Kurmanji: "çek" (weapon) folds like "çêk-" (to make): only the weapon's own forms
         ("ew bi çekan hatin", "emergency"),  # they came with weapons
         ("ez dikarim bi xwe xwarinê çêkim", None),  # can I cook food myself
+        # Arabic: "marry me off" exactly; "visit me" is one letter away
+        ("ابي بدو يزوجني", "report_exploitation"),  # my father wants to marry me off
+        ("ابن عمي بدو يزورني", None),  # my cousin wants to visit me
+        # thoughts of dying, however asked; thoughts of exams stay ordinary
+        ("how do i stop thinking about suicide", "feeling_distress"),
+        ("i think about my exams all the time", None),
+        ("her gece ölümü düşünüyorum", "feeling_distress"),  # every night I think of death
+        ("sınavı düşünüyorum", None),  # I think about the exam
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
