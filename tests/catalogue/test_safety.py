@@ -455,6 +455,9 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("i think about my exams all the time", None),
         ("her gece ölümü düşünüyorum", "feeling_distress"),  # every night I think of death
         ("sınavı düşünüyorum", None),  # I think about the exam
+        # a voice that says "die", in Pashto and Sorani
+        ("هغوی راته وايي مړ شه", "feeling_distress"),  # they tell me: die
+        ("هەموو شەو پێم دەڵێن بمرە", "feeling_distress"),  # every night they tell me: die
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
