@@ -458,6 +458,34 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # a voice that says "die", in Pashto and Sorani
         ("هغوی راته وايي مړ شه", "feeling_distress"),  # they tell me: die
         ("هەموو شەو پێم دەڵێن بمرە", "feeling_distress"),  # every night they tell me: die
+        # typed in Latin letters, beside the same words in an ordinary question
+        ("ne khochu zhit bolshe", "feeling_distress"),  # Russian: I don't want to live any more
+        ("hozyain zabral moi dokumenty", "report_exploitation"),  # the boss took my papers
+        ("u menya pasport prosrochen, chto delat", None),  # my passport has expired
+        ("vin b'ye mene kozhnoho vechora", "report_abuse"),  # Ukrainian: he beats me every evening
+        ("de kupyty remin", None),  # where to buy a belt
+        ("ma baddi 3ish", "feeling_distress"),  # Arabizi: I don't want to live
+        ("baddi 3ish b almanya", None),  # I want to live in Germany
+        ("sa3idouni sari3 fi 7ada bara", "emergency"),  # help me quickly, someone is outside
+        ("dige mikhaam bemirom", "feeling_distress"),  # Finglish: I want to die now
+        ("dar ro baz kon", None),  # open the door
+        ("kamarband arzoon koja bekharam", None),  # where do I buy a cheap belt
+        ("zah ghwaram che mr sham", "feeling_distress"),  # Pashto: I want to die
+        ("za ghwaram che German ta lar sham", None),  # I want to go to Germany
+        ("koi mujhe roz maarta hai", "report_abuse"),  # Urdu: someone beats me every day
+        ("belt kahan milegi", None),  # where can I get a belt
+        ("ami r bachte chai na", "feeling_distress"),  # Bengali: I don't want to live any more
+        ("i want more chai with milk", None),  # "more" (die) is English too
+        ("rasen megdel ifelgalehu", "feeling_distress"),  # Amharic: I want to kill myself
+        ("yale kfiya eseralehu", "report_exploitation"),  # I work without pay
+        ("yale kfiya hakim yet agegnalehu", None),  # where is a doctor free of charge
+        ("nersey kqtl hasibe", "feeling_distress"),  # Tigrinya: I thought of killing myself
+        ("bzey kfilit timhrti ale do", None),  # is there school free of charge
+        ("damawe bmrm", "feeling_distress"),  # Sorani: I want to die
+        ("damawe bchm bo germanya", None),  # I want to go to Germany
+        # Somali: a belt used to hit is danger, a belt is not
+        ("suun buu igu garaacaa", "report_abuse"),
+        ("xagee laga iibsadaa suun", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
