@@ -486,6 +486,17 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # Somali: a belt used to hit is danger, a belt is not
         ("suun buu igu garaacaa", "report_abuse"),
         ("xagee laga iibsadaa suun", None),
+        # Latin letters: pills, not waking, bleeding, photos of the body, a threat about the police
+        ("kheili ghors khorde va bidar nemishe", "emergency"),  # Finglish: took many pills, won't wake
+        ("sobh bidar nemisham baraye madrese", None),  # I don't wake up for school
+        ("usne bohat goliyan kha li", "emergency"),  # Urdu: he swallowed lots of pills
+        ("sar dard ki goli kahan milegi", None),  # where do I get a headache pill
+        ("nak theke rokto porche thamche na", "emergency"),  # Bengali: bleeding that won't stop
+        ("rokto porikkha kothay kori", None),  # where do I get a blood test
+        ("kehta hai agar police gaye to maar dunga", "report_exploitation"),  # Urdu: go to the police and I kill you
+        ("police station kahan hai", None),
+        ("on prosit foto moego tela", "report_abuse"),  # Russian: he asks for photos of my body
+        ("foto dokumentov dlya advokata", None),  # photos of documents for the lawyer
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
