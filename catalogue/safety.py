@@ -16,9 +16,12 @@ each with its own marks ("keep*|took|has my passport*|papers": one phrase for
 the ways a child says someone holds their documents). A phrase starting with ``^``
 matches only at the start of the message, for a request that the same words
 would also make in a question ("^call police": "call the police!", not "should
-i call the police?"). A file's ``questions`` are phrases
-that ask about a risk rather than report one ("is it dangerous to…?"), for
-rasa_ext.safety. The file's ``language`` is only for
+i call the police?"). Phrases written in Cyrillic also match the same words typed
+in Latin letters ("ne khochu zhyt" is "не хочу жить"): both are reduced to one
+romanised key (``latin_key``), in phrases of two or more words only, as a lone short
+key is too often a word of another language ("тону", I drown, is "tone"). A file's
+``questions`` are phrases that ask about a risk rather than report one ("is it
+dangerous to…?"), for rasa_ext.safety. The file's ``language`` is only for
 reviewers: every message is checked against every language, because children
 mix languages and write in transliteration.
 """
@@ -64,6 +67,21 @@ _PREFIX_APART = re.compile(r"(?<!\S)(ن?می)\s+(?=\S)")
 _REPEATS = re.compile(r"(.)\1{2,}")  # three or more of a letter: emphasis
 AND = "و"  # Arabic's "and", written joined to the word after it
 
+# Cyrillic as children type it in Latin letters, then one key for the many ways of
+# doing so: "ya", "ja" and "ia" (я) are all "a" after a consonant, "kh", "h", "x"
+# (х) and the Ukrainian "h" (г) are all "h", "zh" and "z" are "z", and so on.
+_CYRILLIC = str.maketrans({"а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e",
+                           "ё": "e", "є": "ye", "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "yi",
+                           "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
+                           "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+                           "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
+                           "ю": "yu", "я": "ya", "'": ""})  # fmt: skip
+_LATIN_KEY = [(re.compile(pattern), replacement) for pattern, replacement in (
+    ("shch|sch|sh", "s"), ("zh", "z"), ("kh|x|g", "h"), ("ch|t[sz]", "c"), ("w", "v"),
+    ("q", "k"), ("[yj]", "i"), ("i([aeou])", r"\1"), (r"(.)\1+", r"\1"))]  # fmt: skip
+_CYRILLIC_LETTER = re.compile("[\u0400-\u04ff]")
+_LATIN_LETTER = re.compile("[a-z]")
+
 
 class SafetyError(ValueError):
     """A lexicon file is malformed."""
@@ -90,6 +108,14 @@ def _without_and(word: str) -> str | None:
 
 def _indic(char: str) -> bool:
     return "\u0900" <= char <= "\u0dff"
+
+
+def latin_key(word: str) -> str:
+    """One spelling for a (normalised) word typed in Latin letters or written in Cyrillic."""
+    key = word.translate(_CYRILLIC).replace("'", "")
+    for pattern, replacement in _LATIN_KEY:
+        key = pattern.sub(replacement, key)
+    return key
 
 
 @dataclass(frozen=True)
@@ -210,21 +236,32 @@ class SafetyMatch:
     phrase: str
 
 
-class Lexicon:
-    """All languages' danger phrases; ``match`` returns the first category found."""
+def _romanised(phrase: Phrase) -> Phrase | None:
+    """A Cyrillic phrase of two or more words as its Latin-letter keys, for romanised messages."""
+    if len(phrase.words) < 2 or not _CYRILLIC_LETTER.search(phrase.text):
+        return None
+    words = []
+    for word in phrase.words:
+        marks = word[: len(word) - len(word.lstrip("^!"))]
+        alternatives = []
+        for one in word[len(marks) :].split("|"):
+            mark = one[-1] if one[-1:] in ("*", "=") else ""
+            alternatives.append(latin_key(one.rstrip("*=")) + mark)
+        words.append(marks + "|".join(alternatives))
+    return Phrase(phrase.category, phrase.language, phrase.text, tuple(words))
 
-    def __init__(self, phrases: Iterable[Phrase], questions: Iterable[Phrase] = ()) -> None:
-        self.questions = list(questions)
-        # Order matters: an emergency outranks abuse, abuse outranks exploitation,
-        # and all of them outrank distress, when one message says several things.
-        self.phrases = sorted(phrases, key=lambda p: CATEGORIES.index(p.category))
-        # Phrases by what their first word can match, so a message is compared
-        # only with phrases that can start in it (every message is checked, and
-        # trying all ~1,200 phrases was a tenth of the Rasa server's CPU).
+
+class _Index:
+    """Phrases by what their first word can match, so a message is compared only with
+    phrases that can start in it (every message is checked, and trying all ~1,200
+    phrases was a tenth of the Rasa server's CPU)."""
+
+    def __init__(self, phrases: list[Phrase]) -> None:
+        self.phrases = phrases
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
         self._fuzzy: dict[tuple[str, int], list[tuple[str, int]]] = {}
-        for index, phrase in enumerate(self.phrases):
+        for index, phrase in enumerate(phrases):
             first = phrase.places[0]
             for word in first.exact:
                 self._exact.setdefault(word, []).append(index)
@@ -247,6 +284,26 @@ class Lexicon:
                     if index not in found and _one_edit(first, word):
                         found.add(index)
         return sorted(found)
+
+    def first(self, words: list[str]) -> Phrase | None:
+        """The first phrase, in the index's order, found in the words."""
+        for index in self._candidates(words):
+            if self.phrases[index].found_in(words):
+                return self.phrases[index]
+        return None
+
+
+class Lexicon:
+    """All languages' danger phrases; ``match`` returns the first category found."""
+
+    def __init__(self, phrases: Iterable[Phrase], questions: Iterable[Phrase] = ()) -> None:
+        self.questions = list(questions)
+        # Order matters: an emergency outranks abuse, abuse outranks exploitation,
+        # and all of them outrank distress, when one message says several things.
+        self.phrases = sorted(phrases, key=lambda p: CATEGORIES.index(p.category))
+        self.romanised = [r for r in map(_romanised, self.phrases) if r is not None]
+        self._index = _Index(self.phrases)
+        self._romanised_index = _Index(self.romanised)
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_SAFETY) -> Lexicon:
@@ -276,11 +333,13 @@ class Lexicon:
         words = normalise(text)
         if not words:
             return None
-        for index in self._candidates(words):
-            phrase = self.phrases[index]
-            if phrase.found_in(words):
-                return SafetyMatch(phrase.category, phrase.language, phrase.text)
-        return None
+        phrase = self._index.first(words)
+        if phrase is None and any(_LATIN_LETTER.search(w) for w in words):
+            # only words in Latin letters are keyed: a Cyrillic word meets its own phrases
+            # above, and here, unkeyed, it matches no key
+            keys = [w if _CYRILLIC_LETTER.search(w) else latin_key(w) for w in words]
+            phrase = self._romanised_index.first(keys)
+        return SafetyMatch(phrase.category, phrase.language, phrase.text) if phrase else None
 
 
 def _phrases(path: Path, category: str, language: str, texts: Any) -> list[Phrase]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from catalogue.safety import (
     card_topic,
     danger_in,
     default_lexicon,
+    latin_key,
     normalise,
     pattern_words,
 )
@@ -130,6 +132,9 @@ def test_the_index_finds_what_trying_every_phrase_finds() -> None:
     for text in texts:
         words = normalise(text)
         exhaustive = next((p for p in lexicon.phrases if words and p.found_in(words)), None)
+        if exhaustive is None and any(re.search("[a-z]", w) for w in words):
+            keys = [w if re.search("[\u0400-\u04ff]", w) else latin_key(w) for w in words]
+            exhaustive = next((p for p in lexicon.romanised if p.found_in(keys)), None)
         found = lexicon.match(text)
         assert (found.phrase if found else None) == (exhaustive.text if exhaustive else None), text
 
@@ -211,6 +216,33 @@ def test_alternatives_are_single_words() -> None:
                 repeated.append((p.language, p.text))
             seen |= alternatives
     assert not repeated
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("khochu", "хочу"), ("hochu", "хочу"), ("xochu", "хочу"), ("zhit", "жить"),
+        ("sebya", "себя"), ("sebja", "себя"), ("menya", "меня"),
+        ("mena", "меня"), ("b'ye", "б'є"), ("bje", "б'є"), ("hroshi", "гроші"),
+        ("groshi", "гроші"), ("shchob", "щоб"), ("tsei", "цей"), ("shvydko", "швидко"),
+    ],
+)  # fmt: skip
+def test_cyrillic_and_its_latin_letters_share_a_key(typed: str, written: str) -> None:
+    assert latin_key(normalise(typed)[0]) == latin_key(normalise(written)[0])
+
+
+def test_cyrillic_phrases_match_in_latin_letters() -> None:
+    """The Russian and Ukrainian phrases, typed in Latin letters; lone words stay Cyrillic."""
+    lexicon = default_lexicon()
+    assert lexicon.romanised and all(len(p.words) > 1 for p in lexicon.romanised)
+    for text, category in [
+        ("vsem budet luchshe bez menya", "feeling_distress"),  # better off without me
+        ("vsim bude krashche bez mene", "feeling_distress"),
+        ("luchshe bez sahara", None),  # better without sugar
+        ("make sure there is a dial tone on the line", None),  # "тону" alone would be "tone"
+    ]:
+        found = lexicon.match(text)
+        assert (found.category if found else None) == category, text
 
 
 def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
@@ -487,13 +519,13 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("suun buu igu garaacaa", "report_abuse"),
         ("xagee laga iibsadaa suun", None),
         # Latin letters: pills, not waking, bleeding, photos of the body, a threat about the police
-        ("kheili ghors khorde va bidar nemishe", "emergency"),  # Finglish: took many pills, won't wake
+        ("kheili ghors khorde va bidar nemishe", "emergency"),  # many pills, won't wake
         ("sobh bidar nemisham baraye madrese", None),  # I don't wake up for school
         ("usne bohat goliyan kha li", "emergency"),  # Urdu: he swallowed lots of pills
         ("sar dard ki goli kahan milegi", None),  # where do I get a headache pill
         ("nak theke rokto porche thamche na", "emergency"),  # Bengali: bleeding that won't stop
         ("rokto porikkha kothay kori", None),  # where do I get a blood test
-        ("kehta hai agar police gaye to maar dunga", "report_exploitation"),  # Urdu: go to the police and I kill you
+        ("kehta hai agar police gaye to maar dunga", "report_exploitation"),  # police: I kill you
         ("police station kahan hai", None),
         ("on prosit foto moego tela", "report_abuse"),  # Russian: he asks for photos of my body
         ("foto dokumentov dlya advokata", None),  # photos of documents for the lawyer
