@@ -13,6 +13,8 @@ decides whether a message is about danger from two signals:
   the likeliest safety intent as its kind, even if no single intent won (the
   fallback would otherwise have hidden it). When the four intents add up to
   ``agreement_threshold`` too, that is enough: both classifiers say danger.
+  So is the four intents' sum alone from ``intents_threshold`` on: the intent
+  classifier is sure, though the danger model is not.
   (A safety intent on top by a nose, at 0.35 against ordinary intents that add
   up to more, is not such agreement: on bench/data/safety.yml requiring the
   sum took false alarms from 1.7% to 1.2% at the same recall.)
@@ -74,12 +76,14 @@ class SafetyCheck(DataComponent):
         fallback_threshold: float = 0.3,
         check_threshold: float = 0.25,
         agreement_threshold: float = 0.5,
+        intents_threshold: float | None = None,
     ) -> None:
         self._lexicon = lexicon
         self.danger_threshold = danger_threshold
         self.fallback_threshold = fallback_threshold
         self.check_threshold = check_threshold
         self.agreement_threshold = agreement_threshold
+        self.intents_threshold = intents_threshold
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -88,6 +92,7 @@ class SafetyCheck(DataComponent):
             "fallback_threshold": 0.3,
             "check_threshold": 0.25,
             "agreement_threshold": 0.5,
+            "intents_threshold": None,
         }
 
     @property
@@ -113,10 +118,14 @@ class SafetyCheck(DataComponent):
         danger = message.get(DANGER)  # rasa_ext.danger's, when the pipeline has it
         if danger is None:
             danger = intents
-        # danger, or the two classifiers agree that danger is more likely than not
+        # danger, or the two classifiers agree that danger is more likely than not,
+        # or the intent classifier alone is sure of it
         likely = danger >= self.danger_threshold or (
             min(danger, intents) >= self.agreement_threshold
         )
+        sure = self.intents_threshold is not None and intents >= self.intents_threshold
+        if sure and not likely:
+            likely, danger = True, intents
         found = self.lexicon.match(text)
         # A question about a risk ("is it dangerous to swim here?") sounds like
         # danger to both classifiers; without a danger phrase it is asked about,

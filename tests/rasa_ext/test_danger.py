@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_ext.danger import DANGER, DangerClassifier
+from rasa_ext.danger import DANGER, DangerClassifier, sentence_features
 
 
 def example(text: str, intent: str | None, features: list[float]) -> Message:
@@ -96,10 +96,20 @@ def test_the_danger_model_reads_the_counts_alone_unless_told_to_read_vectors_too
     )
     counts = DangerClassifier.create({}, storage, Resource("counts"), CONTEXT)
     counts.train(training)
-    both = DangerClassifier.create({"dense": True}, storage, Resource("both"), CONTEXT)
+    both = DangerClassifier.create({"dense_weight": 1.0}, storage, Resource("both"), CONTEXT)
     both.train(training)
     by_counts = with_vector(example("x", None, [1.0, 0.0, 1.0]), harmless)
     by_both = with_vector(example("x", None, [1.0, 0.0, 1.0]), harmless)
     counts.process([by_counts])
     both.process([by_both])
     assert by_counts.get(DANGER) > 0.75 > by_both.get(DANGER)
+
+
+def test_counts_and_vector_each_count_by_direction_and_the_vector_by_its_weight() -> None:
+    small = with_vector(example("x", None, [1.0, 0.0, 1.0]), [0.0, 3.0])
+    large = with_vector(example("y", None, [40.0, 0.0, 40.0]), [0.0, 300.0])
+    rows = sentence_features([small, large], dense_weight=0.5).toarray()
+    assert rows[0] == pytest.approx(rows[1])
+    # unit-length counts beside a vector of length 0.5, scaled to unit length again
+    assert np.linalg.norm(rows[0][3:]) / np.linalg.norm(rows[0][:3]) == pytest.approx(0.5)
+    assert sentence_features([small]).shape == (1, 3)  # the counts alone by default

@@ -151,6 +151,25 @@ def test_both_classifiers_finding_danger_more_likely_than_not_is_enough() -> Non
     )
 
 
+def test_the_intent_classifier_alone_can_be_sure_of_danger() -> None:
+    ranking = [("emergency", 0.7), ("ask_health", 0.3)]
+    message = Message(
+        data={
+            "text": "x",
+            "intent": {"name": "emergency", "confidence": 0.7},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+            "danger": 0.2,  # the danger model doubts it
+        }
+    )
+    check = SafetyCheck(danger_threshold=0.7, check_threshold=0.5, intents_threshold=0.7)
+    (sure,) = check.process([message])
+    assert sure.get(SAFETY) == {"source": "intent", "category": "emergency"}
+    # without the threshold the doubt wins, as before
+    doubted = judged(0.2, ranking)
+    assert doubted.get("intent")["name"] == "ask_health"
+    assert doubted.get(SAFETY) is None
+
+
 def test_a_question_about_a_risk_is_asked_about_not_alarmed() -> None:
     # both classifiers hear danger in "dangerous"; the child asked about swimming
     swim = [("emergency", 0.7), ("ask_health", 0.3)]
