@@ -529,6 +529,15 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("police station kahan hai", None),
         ("on prosit foto moego tela", "report_abuse"),  # Russian: he asks for photos of my body
         ("foto dokumentov dlya advokata", None),  # photos of documents for the lawyer
+        # the police or a guard as the one who beat (feminine: поліція била нас)
+        ("поліція на кордоні била нас", "report_abuse"),
+        ("поліція на кордоні забрала наші телефони", None),
+        ("охранник бил нас ночью", "report_abuse"),
+        ("охранник будил нас рано", None),  # the guard woke us early
+        # Sorani: a fire has broken out (the perfect), smoke in every place
+        ("ئاگر لە ماڵەکەمان کەوتووەتەوە", "emergency"),
+        ("دووکەڵ لە هەموو شوێنێکە", "emergency"),
+        ("ئاگادارکەرەوەی دووکەڵ دەزرنگێتەوە", None),  # the smoke alarm beeps
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
