@@ -538,6 +538,10 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("ئاگر لە ماڵەکەمان کەوتووەتەوە", "emergency"),
         ("دووکەڵ لە هەموو شوێنێکە", "emergency"),
         ("ئاگادارکەرەوەی دووکەڵ دەزرنگێتەوە", None),  # the smoke alarm beeps
+        # sleeplessness alone is left to the classifiers: a noisy or cold room keeps children awake
+        ("i cant sleep, the heater in my room is broken", None),
+        ("не могу спать, в комнате холодно", None),
+        ("soğuktan uyuyamıyorum, battaniye var mı", None),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
