@@ -13,7 +13,11 @@ Each message's features are scaled to unit length first: with raw counts, a
 harmless question pasted a hundred times (a 4,000-character message) piled up
 evidence until it read as danger; what a message says, not how long it is,
 should decide. On bench/data/safety.yml that also found as much danger at fewer
-false alarms.
+false alarms. The counts and the sentence encoder's vector are scaled each on
+their own, the vector then weighted (``dense_weight``), so that what a
+message means counts beside its words without drowning them: on the held-out
+sets it raised about a quarter fewer false alarms at the same recall
+(config.yml).
 
 It sets ``danger`` (the probability) on the message; rasa_ext.safety decides.
 """

@@ -23,7 +23,8 @@ tr), and Ukrainian is close to Russian; for the others its vector says little
 and the counts decide as before. bench/nlu.py (5 folds, 19,869 examples,
 2026-12-07): macro-F1 0.821 against 0.797 for the counts alone, 0.04-0.08 more
 in ar, en, fr, ru and tr, 0.01 in uk, the others within 0.013; bench/load.py:
-3-10% of the throughput. The danger model does not read it (rasa_ext.danger).
+3-10% of the throughput. The danger model reads it too, beside the counts
+(rasa_ext.danger, dense_weight in config.yml).
 Figures are in bench/README.md.
 
 The vector has unit length; ``scale`` sets its weight beside the counts (4.0
