@@ -112,7 +112,7 @@ def _indic(char: str) -> bool:
 
 def latin_key(word: str) -> str:
     """One spelling for a (normalised) word typed in Latin letters or written in Cyrillic."""
-    key = word.translate(_CYRILLIC).replace("'", "")
+    key = word.translate(_CYRILLIC)  # the apostrophe is in the table too
     for pattern, replacement in _LATIN_KEY:
         key = pattern.sub(replacement, key)
     return key

@@ -97,7 +97,7 @@ def sentence_features(
     part weighted by ``dense_weight`` (0: the counts alone), and the row again.
     """
     rows = vstack([sentence_row(m, keep) for m in messages], format="csr")
-    width = sparse_width(messages[0]) if messages else rows.shape[1]
+    width = sparse_width(messages[0])  # one pipeline: every message has the same columns
     counts = normalize(_columns(rows, width))
     if not dense_weight or rows.shape[1] == width:
         return counts
