@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 MODEL = $(shell scripts/fingerprint)
 
-.PHONY: help install run test lint typecheck check-texts content-check deploy-check unit validate train test-stories e2e bench bench-load bench-handoff bench-safety lock clean
+.PHONY: help install run test lint typecheck check-texts content-check deploy-check unit validate train test-stories e2e bench bench-load bench-handoff bench-safety bench-danger lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench-safety: train ## danger recall and false alarms per language, every set in
 	@for set in bench/data/safety.yml bench/data/safety-holdout*.yml; do \
 		LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data $$set || exit 1; \
 	done
+
+bench-danger: train ## refit the danger model per setting, judged as the pipeline judges (bench/danger.py)
+	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/danger.py
 
 bench-handoff: train ## time to reach a counsellor and relay latency (bench/handoff.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/handoff.py

@@ -110,6 +110,33 @@ def _columns(row: csr_matrix, width: int) -> csr_matrix:
     return row if row.shape[1] == width else row[:, :width]
 
 
+def fit(examples: list[Message], config: dict[str, Any]) -> LogisticRegression | None:
+    """The danger model learnt from featurised intent examples; None with one side only.
+
+    ``config`` is the component's (``C``, ``max_iter``, ``random_state``,
+    ``dense_weight``); bench/danger.py refits with other values the same way.
+    """
+    examples = [e for e in examples if e.get(INTENT) and e.get(TEXT)]
+    labels = np.array([e.get(INTENT) in CATEGORIES for e in examples])
+    if not examples or labels.all() or not labels.any():
+        return None
+    model = LogisticRegression(
+        C=config["C"],
+        max_iter=config["max_iter"],
+        class_weight="balanced",  # danger is a few intents among many
+        random_state=config["random_state"],
+    )
+    return model.fit(sentence_features(examples, dense_weight=config["dense_weight"]), labels)
+
+
+def probabilities(
+    model: LogisticRegression, messages: list[Message], dense_weight: float, keep: bool = False
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Each featurised message's probability of danger under ``model``."""
+    features = sentence_features(messages, keep=keep, dense_weight=dense_weight)
+    return np.asarray(model.predict_proba(features)[:, 1])
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class DangerClassifier(StoredComponent):
     """Learn danger against everything else, and give every message its probability."""
@@ -135,28 +162,18 @@ class DangerClassifier(StoredComponent):
         self.model: LogisticRegression | None = None
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
-        labels = np.array([e.get(INTENT) in CATEGORIES for e in examples])
-        if not examples or labels.all() or not labels.any():
+        self.model = fit(training_data.intent_examples, self.config)
+        if self.model is None:
             logger.debug("danger_classifier.untrained")  # nothing to tell apart
             return self._resource
-        model = LogisticRegression(
-            C=self.config["C"],
-            max_iter=self.config["max_iter"],
-            class_weight="balanced",  # danger is a few intents among many
-            random_state=self.config["random_state"],
-        )
-        model.fit(sentence_features(examples, dense_weight=self.config["dense_weight"]), labels)
-        self.model = model
         self.persist()
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None or not messages:
             return messages
-        features = sentence_features(messages, keep=True, dense_weight=self.config["dense_weight"])
-        probabilities = self.model.predict_proba(features)[:, 1]
-        for message, probability in zip(messages, probabilities, strict=True):
+        found = probabilities(self.model, messages, self.config["dense_weight"], keep=True)
+        for message, probability in zip(messages, found, strict=True):
             message.set(DANGER, round(float(probability), 4), add_to_output=True)
         return messages
 

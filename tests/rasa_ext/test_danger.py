@@ -12,7 +12,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_ext.danger import DANGER, DangerClassifier, sentence_features
+from rasa_ext.danger import DANGER, DangerClassifier, fit, probabilities, sentence_features
 
 
 def example(text: str, intent: str | None, features: list[float]) -> Message:
@@ -113,3 +113,16 @@ def test_counts_and_vector_each_count_by_direction_and_the_vector_by_its_weight(
     # unit-length counts beside a vector of length 0.5, scaled to unit length again
     assert np.linalg.norm(rows[0][3:]) / np.linalg.norm(rows[0][:3]) == pytest.approx(0.5)
     assert sentence_features([small]).shape == (1, 3)  # the counts alone by default
+
+
+def test_refitting_offline_gives_the_trained_components_probabilities(
+    loaded: DangerClassifier,
+) -> None:
+    # bench/danger.py refits with fit() and reads probabilities(): it measures
+    # exactly what a model trained with that setting would say
+    messages = [example("x", None, [1.0, 0.0, 1.0]), example("y", None, [0.3, 1.0, 0.0])]
+    refitted = fit(TRAINING.intent_examples, loaded.config)
+    assert refitted is not None
+    offline = probabilities(refitted, messages, loaded.config["dense_weight"])
+    loaded.process(messages)
+    assert [m.get(DANGER) for m in messages] == pytest.approx(offline, abs=1e-4)
