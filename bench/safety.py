@@ -14,7 +14,7 @@ Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.
 ``--show`` also lists every miss and false alarm with the classifier's intent and confidence
 and the danger model's probability;
 ``--data PATH`` measures another set of the same shape (the held-out sets
-``bench/data/safety-holdout*.yml``, seventeen of them; ``make bench-safety`` runs every set).
+``bench/data/safety-holdout*.yml``, eighteen of them; ``make bench-safety`` runs every set).
 """
 
 from __future__ import annotations
