@@ -542,6 +542,19 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("i cant sleep, the heater in my room is broken", None),
         ("не могу спать, в комнате холодно", None),
         ("soğuktan uyuyamıyorum, battaniye var mı", None),
+        # a burden said of oneself, not the wish not to be one
+        ("i'm just a burden to them", "feeling_distress"),
+        ("i don't want to be a burden, can i clean my own room", None),
+        ("انا عبء على اهلي", "feeling_distress"),
+        ("ما بدي كون عبء على حدا، بدي اشتغل", None),
+        ("میں سب پر بوجھ بن گیا ہوں", "feeling_distress"),
+        ("میں کسی پر بوجھ نہیں بننا چاہتا", None),
+        # a fire in a place named, not a fire to cook on
+        ("a fire in the kitchen of the hostel", "emergency"),
+        ("where can we make a fire in the forest for tea", None),
+        # money a man gives, not the change back
+        ("bir adam bana para veriyor, kimseye söyleme diyor", "report_abuse"),
+        ("kasiyer bana para üstü vermedi", None),  # the cashier gave me no change
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
