@@ -65,9 +65,7 @@ bench-load: train ## messages/s, latency, CPU and memory under load, beside stoc
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/load.py
 
 bench-safety: train ## danger recall and false alarms per language, every set in bench/data (bench/safety.py)
-	@for set in bench/data/safety.yml bench/data/safety-holdout*.yml; do \
-		LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --data $$set || exit 1; \
-	done
+	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/safety.py --all
 
 bench-danger: train ## refit the danger model per setting, judged as the pipeline judges (bench/danger.py)
 	LANTERN_MODEL=$(MODEL) $(BIN)/python bench/danger.py

@@ -44,10 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
+from bench.safety import every_set, set_name
 from catalogue.nlu_check import NLU, examples
 from catalogue.safety import CATEGORIES
 
-DATA = ROOT / "bench" / "data"
 BATCH = 256
 
 
@@ -58,14 +58,6 @@ class Probe:
     language: str
     danger: bool
     message: Any  # rasa Message with its features, intent and ranking
-
-
-def sets() -> dict[str, Path]:
-    """The development set and the held-out sets, by the names bench/README.md uses."""
-    found = {"1": DATA / "safety-holdout.yml"}
-    for path in DATA.glob("safety-holdout-*.yml"):
-        found[path.stem.rsplit("-", 1)[1]] = path
-    return {"dev": DATA / "safety.yml", **dict(sorted(found.items(), key=lambda i: int(i[0])))}
 
 
 def selection(spec: str, names: Iterable[str]) -> list[str]:
@@ -230,7 +222,7 @@ def main() -> int:
     configured = graph.config(graph.danger)
     print("Featurising the NLU examples and the safety sets once ...", flush=True)
     train = training_examples(graph)
-    named = sets()
+    named = {set_name(path): path for path in every_set()}
     parsed = {name: probes(graph, path) for name, path in named.items()}
     chosen = selection(args.select, named)
 

@@ -13,8 +13,9 @@ that is asked is not caught, but the child has a button to say so.
 Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.py [--show]``);
 ``--show`` also lists every miss and false alarm with the classifier's intent and confidence
 and the danger model's probability;
-``--data PATH`` measures another set of the same shape (the held-out sets
-``bench/data/safety-holdout*.yml``, eighteen of them; ``make bench-safety`` runs every set).
+``--data PATH`` (repeatable) measures other sets of the same shape (the held-out sets
+``bench/data/safety-holdout*.yml``, eighteen of them) and ``--all`` every set, with the model
+loaded once and a line per set at the end (``make bench-safety``).
 """
 
 from __future__ import annotations
@@ -49,10 +50,39 @@ def classifier_intent(parse: dict[str, Any]) -> str | None:
     return ranking[0]["name"] if ranking else (parse.get("intent") or {}).get("name")
 
 
-async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
+def set_name(path: Path) -> str:
+    """A set's name in bench/README.md: ``dev``, or the held-out set's number."""
+    if path.stem == DATA.stem:
+        return "dev"
+    number = path.stem.removeprefix("safety-holdout").lstrip("-")
+    return number or "1"  # the first held-out set has no number
+
+
+def every_set() -> list[Path]:
+    """The development set, then the held-out sets in the order they were written."""
+    held_out = sorted(DATA.parent.glob("safety-holdout*.yml"), key=lambda p: int(set_name(p)))
+    return [DATA, *held_out]
+
+
+async def run(model: str, show: bool = False, paths: list[Path] | None = None) -> None:
+    """Measure each set in turn with one loaded model, then a line per set."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
+    summary = [(path, await measure(agent, path, show)) for path in paths or [DATA]]
+    if len(summary) > 1:
+        print("\nEvery set, all languages, recall / false alarms (%)\n")
+        print(
+            "| set | pipeline | classifier alone | danger model alone | lexicon alone "
+            "| flagged or asked |"
+        )
+        print("|---|---|---|---|---|---|")
+        for path, cells in summary:
+            print(f"| {set_name(path)} | " + " | ".join(cells) + " |")
+
+
+async def measure(agent: Any, data_path: Path, show: bool) -> list[str]:
+    """Print one set's figures per language; return its recall / false alarms per check."""
     lexicon = default_lexicon()
     data = yaml.safe_load(data_path.read_text(encoding="utf-8"))
     rows = []
@@ -114,10 +144,13 @@ async def run(model: str, show: bool = False, data_path: Path = DATA) -> None:
             f"| {100 * caught['or asked'] / n_danger:.0f}% / "
             f"{100 * alarms['or asked'] / n_ordinary:.0f}% |"
         )
+    cells = []
     for name in totals:
         recall = 100 * totals[name][0] / totals[name][1]
         false = 100 * false_totals[name][0] / false_totals[name][1]
         print(f"{name:10s} all languages: recall {recall:.1f}%, false alarms {false:.1f}%")
+        cells.append(f"{recall:.1f} / {false:.1f}")
+    return cells
 
 
 def main() -> int:
@@ -132,8 +165,11 @@ def main() -> int:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    data = Path(args[args.index("--data") + 1]) if "--data" in args else DATA
-    asyncio.run(run(model, show="--show" in args, data_path=data))
+    if "--all" in args:
+        paths = every_set()
+    else:
+        paths = [Path(args[i + 1]) for i, arg in enumerate(args) if arg == "--data"] or [DATA]
+    asyncio.run(run(model, show="--show" in args, paths=paths))
     return 0
 
 
