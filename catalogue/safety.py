@@ -11,7 +11,9 @@ or more words, a word of six or more letters also matches with one typo (never
 in its first letter: "eaten" is not "beaten"); a word ending in ``=`` is matched
 exactly, for words one letter away from an ordinary one; a word starting with
 ``!`` must not come right after the words before it ("kick* me !out": kicked
-me, not kicked me out). Words joined by ``|`` are alternatives for one place,
+me, not kicked me out); at the start of a phrase, it must not stand among the
+``GAP`` + 1 words before the rest ("!phone* fell in river": a friend who fell
+in, not a phone). Words joined by ``|`` are alternatives for one place,
 each with its own marks ("keep*|took|has my passport*|papers": one phrase for
 the ways a child says someone holds their documents). A phrase starting with ``^``
 matches only at the start of the message, for a request that the same words
@@ -173,13 +175,20 @@ class Phrase:
     text: str
     words: tuple[str, ...]
     places: tuple[_Place, ...] = field(init=False, repr=False, compare=False)
+    # a leading !word: what must not stand just before the phrase
+    before: _Place | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        leading = self.words[0].startswith("!")
+        words = self.words[1:] if leading else self.words
         # A lone word is matched exactly: with no other word to confirm it, a
         # typo allowance turns "homeless" into "hopeless".
-        fuzzy = len(self.words) > 1
-        places = tuple(_Place.compile(w.removeprefix("^"), fuzzy) for w in self.words)
+        fuzzy = len(words) > 1
+        places = tuple(_Place.compile(w.removeprefix("^"), fuzzy) for w in words)
         object.__setattr__(self, "places", places)
+        object.__setattr__(
+            self, "before", _Place.compile(self.words[0], fuzzy) if leading else None
+        )
 
     @property
     def anchored(self) -> bool:
@@ -187,8 +196,19 @@ class Phrase:
         return self.words[0].startswith("^")
 
     def found_in(self, words: list[str]) -> bool:
-        """Whether the phrase's words occur in order, each within GAP words of the last."""
-        return _match_from(self.places, words, 0, 1 if self.anchored else None)
+        """Whether the phrase's words occur in order, each within GAP words of the last
+        (and, with a leading ``!``, that word not among the GAP + 1 words before them)."""
+        if self.before is None:
+            return _match_from(self.places, words, 0, 1 if self.anchored else None)
+        first, rest = self.places[0], self.places[1:]
+        for k, word in enumerate(words):
+            if (
+                first.accepts(word)
+                and not any(map(self.before.accepts, words[max(0, k - GAP - 1) : k]))
+                and _match_from(rest, words, k + 1, k + 2 + GAP)
+            ):
+                return True
+        return False
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -350,7 +370,10 @@ def _phrases(path: Path, category: str, language: str, texts: Any) -> list[Phras
             words = tuple(pattern_words(str(text)))
         except ValueError as error:
             raise SafetyError(f"{path}: {category}: {error}") from None
-        if not words or words[0].lstrip("^").startswith("!"):
+        # a leading ! (what must not stand before) needs words of its own after it
+        leading = bool(words) and words[0].startswith("!")
+        positive = words[1:] if leading else words
+        if not positive or positive[0].lstrip("^").startswith("!"):
             raise SafetyError(f"{path}: empty phrase in {category}")
         phrases.append(Phrase(category, language, str(text), words))
     return phrases

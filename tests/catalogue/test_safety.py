@@ -73,6 +73,12 @@ def test_normalise_folds_case_marks_letter_variants_and_emphasis() -> None:
         ("^call police", "...call the police", True),
         ("^call police", "should i call the police", False),
         ("^call|phone police", "phone the police", True),
+        # a leading ! : not among the three words before the phrase
+        ("!phone*|bag fell in river", "my friend fell in the river", True),
+        ("!phone*|bag fell in river", "my phone fell in the river", False),
+        ("!phone*|bag fell in river", "the phone of him fell in the river", False),
+        ("!phone*|bag fell in river", "my phone is ok but my friend fell in the river", True),
+        ("!phone*|bag fell in river", "my bag fell and then my friend fell in the river", True),
     ],
 )
 def test_phrase_matching(pattern: str, text: str, found: bool) -> None:
@@ -96,11 +102,12 @@ def test_malformed_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "xx.yml").write_text("language: xx\nphrases:\n  danger: [a]\n", encoding="utf-8")
     with pytest.raises(SafetyError):
         Lexicon.load(tmp_path)
-    (tmp_path / "xx.yml").write_text(
-        "language: xx\nphrases:\n  emergency: ['!out me']\n", encoding="utf-8"
-    )
-    with pytest.raises(SafetyError):  # a phrase cannot start with what must not be there
-        Lexicon.load(tmp_path)
+    for bad in ("'!out'", "'!out !me help'"):  # what must not stand before needs words after
+        (tmp_path / "xx.yml").write_text(
+            f"language: xx\nphrases:\n  emergency: [{bad}]\n", encoding="utf-8"
+        )
+        with pytest.raises(SafetyError):
+            Lexicon.load(tmp_path)
     (tmp_path / "xx.yml").write_text(
         "language: xx\nphrases:\n  emergency: ['call ^police']\n", encoding="utf-8"
     )
@@ -552,6 +559,13 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # a fire in a place named, not a fire to cook on
         ("a fire in the kitchen of the hostel", "emergency"),
         ("where can we make a fire in the forest for tea", None),
+        # someone who fell into water, not a thing
+        ("my little brother fell into the sea", "emergency"),
+        ("my keys fell into the water, who can help me get them", None),
+        ("мой друг упал в реку", "emergency"),
+        ("мой телефон упал в воду, где починить", None),
+        ("kardeşim denize düştü", "emergency"),
+        ("telefonum suya düştü tamir olur mu", None),
         # money a man gives, not the change back
         ("bir adam bana para veriyor, kimseye söyleme diyor", "report_abuse"),
         ("kasiyer bana para üstü vermedi", None),  # the cashier gave me no change
