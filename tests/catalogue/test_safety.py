@@ -566,6 +566,18 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("мой телефон упал в воду, где починить", None),
         ("kardeşim denize düştü", "emergency"),
         ("telefonum suya düştü tamir olur mu", None),
+        ("برادرم افتاد توی رودخانه", "emergency"),
+        ("گوشیم افتاد توی آب، درست میشه", None),
+        ("ሓወይ ናብ ባሕሪ ወዲቑ", "emergency"),  # Tigrinya: my brother fell into the sea
+        ("ሞባይለይ ናብ ሩባ ወዲቑ", None),  # my phone fell into the river
+        ("ወንድሜ ባህር ውስጥ ወደቀ", "emergency"),  # Amharic: my brother fell into the sea
+        ("ስልኬ ውሃ ውስጥ ወደቀ", None),  # my phone fell into water
+        ("walaalkay wuxuu ku dhacay badda", "emergency"),  # Somali: my brother fell into the sea
+        ("taleefankaygu wuxuu ku dhacay biyaha", None),  # my phone fell into the water
+        ("birayê min ket deryayê", "emergency"),  # Kurmanji: my brother fell into the sea
+        ("telefona min ket çem", None),  # my phone fell into the river
+        ("براکەم کەوتە ناو دەریا", "emergency"),  # Sorani: my brother fell into the sea
+        ("مۆبایلەکەم کەوتە ناو ئاوەکە", None),  # my phone fell into the water
         # money a man gives, not the change back
         ("bir adam bana para veriyor, kimseye söyleme diyor", "report_abuse"),
         ("kasiyer bana para üstü vermedi", None),  # the cashier gave me no change
