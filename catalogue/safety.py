@@ -5,12 +5,13 @@ plain ways children say it are caught even when the classifier hesitates. A
 phrase is a few words. It matches when its words occur in the message in that
 order, with at most ``GAP`` other words between them, after normalisation
 (case, diacritics, Arabic letter variants, repeated letters); a word of the
-message may also carry Arabic's "and" (و) joined in front. A word ending in
-``*`` matches any word it starts (``passport*``: passports); in a phrase of two
-or more words, a word of six or more letters also matches with one typo (never
-in its first letter: "eaten" is not "beaten"); a word ending in ``=`` is matched
-exactly, for words one letter away from an ordinary one; a word starting with
-``!`` must not come right after the words before it ("kick* me !out": kicked
+message may also carry Arabic's "and" (و) joined in front, and a verb spoken
+Arabic's present (ب: "بيضربنا" is "يضربنا"). A word ending in ``*`` matches
+any word it starts (``passport*``: passports); in a phrase of two or more words,
+a word of six or more letters also matches with one typo (never in its first
+letter: "eaten" is not "beaten"); a word ending in ``=`` is matched exactly,
+for words one letter away from an ordinary one; a word starting with ``!``
+must not come right after the words before it ("kick* me !out": kicked
 me, not kicked me out); at the start of a phrase, it must not stand among the
 ``GAP`` + 1 words before the rest ("!phone* fell in river": a friend who fell
 in, not a phone). Words joined by ``|`` are alternatives for one place,
@@ -68,6 +69,9 @@ _TOKEN = re.compile(rf"{_WORD}+(?:['’]{_WORD}+)?")
 _PREFIX_APART = re.compile(r"(?<!\S)(ن?می)\s+(?=\S)")
 _REPEATS = re.compile(r"(.)\1{2,}")  # three or more of a letter: emphasis
 AND = "و"  # Arabic's "and", written joined to the word after it
+PRESENT = "ب"  # spoken Arabic's present, joined before a verb (بيلحقني: he follows me)
+IMPERFECT = frozenset("یتنا")  # how a verb in the present begins, normalised (ي is ی)
+_JOINED = frozenset((AND, PRESENT))
 
 # Cyrillic as children type it in Latin letters, then one key for the many ways of
 # doing so: "ya", "ja" and "ia" (я) are all "a" after a consonant, "kh", "h", "x"
@@ -99,13 +103,24 @@ def normalise(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _TOKEN.findall(text)]
 
 
-def _without_and(word: str) -> str | None:
-    """The word without Arabic's joined "and", if it carries one.
+def _bare(word: str) -> tuple[str, ...]:
+    """The word without what spoken Arabic joins to its front, if it carries any.
 
     Arabic writes "and" joined to the next word: "وما بيخلوني اطلع" is "and they
-    don't let me out", whose words a phrase names without it.
+    don't let me out", whose words a phrase names without it. Spoken Arabic
+    (Levantine, Egyptian) also marks the present with a joined "b" before the
+    verb's own first letter: "بيلحقني" is "يلحقني", he follows me, so a phrase
+    written either way matches both.
     """
-    return word[1:] if len(word) > 2 and word[0] == AND else None
+    if word[:1] not in _JOINED:  # almost every word: this runs for each place tried
+        return ()
+    forms: tuple[str, ...] = ()
+    if len(word) > 2 and word[0] == AND:
+        word = word[1:]
+        forms = (word,)
+    if len(word) > 3 and word[0] == PRESENT and word[1] in IMPERFECT:
+        forms += (word[1:],)
+    return forms
 
 
 def _indic(char: str) -> bool:
@@ -150,8 +165,7 @@ class _Place:
     def accepts(self, word: str) -> bool:
         if self._accepts(word):
             return True
-        bare = _without_and(word)
-        return bare is not None and self._accepts(bare)
+        return any(self._accepts(bare) for bare in _bare(word))
 
     def _accepts(self, word: str) -> bool:
         # loops, not any(): this runs a few hundred times a message, and a
@@ -293,8 +307,9 @@ class _Index:
     def _candidates(self, words: list[str]) -> list[int]:
         """Indexes of the phrases whose first word matches a word of the message, in order."""
         found: set[int] = set()
-        # a word with a joined "and" is also looked up without it, as _Place.accepts reads it
-        bare = {b for b in map(_without_and, words) if b is not None}
+        # a word with a joined "and" or present is also looked up without it, as
+        # _Place.accepts reads it
+        bare = {b for word in words for b in _bare(word)}
         for word in set(words) | bare:
             found.update(self._exact.get(word, ()))
             for end in range(len(word) + 1):

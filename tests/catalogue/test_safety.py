@@ -426,6 +426,10 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # Arabic writes "and" joined to the next word: a phrase still matches after it
         ("وما بيخلوني اطلع من البيت", "report_exploitation"),  # and they don't let me out
         ("ووين المدرسة", None),  # and where is the school
+        # and spoken Arabic's present joined before the verb ("بيضربنا" is "يضربنا")
+        ("الحارس بالليل بيضربنا", "report_abuse"),  # the guard beats us at night
+        ("وبيضربنا", "report_abuse"),  # and he beats us
+        ("بتعرف وين بيتي", None),  # do you know where my house is
         # a boat taking water, a kidney asked for, breathing, feeling a burden
         ("our dinghy is taking water", "emergency"),
         ("can i fill my water bottle on the boat", None),
