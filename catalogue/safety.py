@@ -214,15 +214,12 @@ class Phrase:
         (and, with a leading ``!``, that word not among the GAP + 1 words before them)."""
         if self.before is None:
             return _match_from(self.places, words, 0, 1 if self.anchored else None)
-        first, rest = self.places[0], self.places[1:]
-        for k, word in enumerate(words):
-            if (
-                first.accepts(word)
-                and not any(map(self.before.accepts, words[max(0, k - GAP - 1) : k]))
-                and _match_from(rest, words, k + 1, k + 2 + GAP)
-            ):
-                return True
-        return False
+        # each start in turn, the first word held there (limit k + 1)
+        return any(
+            _match_from(self.places, words, k, k + 1)
+            and not any(map(self.before.accepts, words[max(0, k - GAP - 1) : k]))
+            for k in range(len(words))
+        )
 
 
 def _one_edit(a: str, b: str) -> bool:
