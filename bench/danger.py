@@ -55,7 +55,6 @@ BATCH = 256
 class Probe:
     """One message of a safety set, parsed up to SafetyCheck."""
 
-    language: str
     danger: bool
     message: Any  # rasa Message with its features, intent and ranking
 
@@ -135,13 +134,13 @@ def probes(graph: Graph, path: Path) -> list[Probe]:
     """A safety set's messages, parsed up to SafetyCheck."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rows = [
-        (language, kind == "danger", text)
-        for language, kinds in data.items()
+        (kind == "danger", text)
+        for kinds in data.values()
         for kind in ("danger", "ordinary")
         for text in kinds[kind]
     ]
-    messages = graph.run([t for _, _, t in rows], upto=graph.safety)
-    return [Probe(lang, danger, m) for (lang, danger, _), m in zip(rows, messages, strict=True)]
+    messages = graph.run([t for _, t in rows], upto=graph.safety)
+    return [Probe(danger, m) for (danger, _), m in zip(rows, messages, strict=True)]
 
 
 @dataclass
