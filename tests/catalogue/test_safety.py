@@ -585,6 +585,31 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # money a man gives, not the change back
         ("bir adam bana para veriyor, kimseye söyleme diyor", "report_abuse"),
         ("kasiyer bana para üstü vermedi", None),  # the cashier gave me no change
+        # the family threatened as a group's ("our families"), not the family's news
+        ("they said they will hurt our families back home", "report_exploitation"),
+        ("can i call our family back home from the centre", None),
+        ("ailelerimize zarar vereceklerini söylediler", "report_exploitation"),
+        ("ailemize para göndermek istiyoruz", None),  # we want to send our families money
+        ("они сказали что навредят нашим семьям", "report_exploitation"),
+        ("как отправить деньги нашим семьям", None),
+        ("اللي جابونا قالو رح يأذو عيلتنا", "report_exploitation"),
+        ("بدي احكي مع عيلتنا بالبلد", None),
+        # made to sleep in an adult's bed, not a bed of one's own or a brother's
+        ("he makes me sleep in his bed", "report_abuse"),
+        ("my brother is away, can i sleep in his bed", None),
+        ("mon cousin me force à dormir dans son lit", "report_abuse"),
+        ("je peux avoir mon propre lit", None),
+        ("yatağında uyumaya zorluyor beni", "report_abuse"),
+        ("kendi yatağım olabilir mi", None),
+        # a voice that tells the child to hurt himself; a question about football
+        ("a voice says hurt yourself", "feeling_distress"),
+        ("did you hurt yourself at football", None),
+        ("голос каже завдати собі шкоди", "feeling_distress"),
+        ("بدي أأذي حالي", "feeling_distress"),  # the hamza on alef, as on a phone
+        ("ez dikarim pere ji dayika xwe re bişînim", None),  # Kurmanji: send money, not hurt
+        # Turkish: not breathing, once a phrase of three places that matched nothing
+        ("arkadaşım nefes almıyor", "emergency"),
+        ("otobüs hareket etmiyor, geç kalacağım", None),  # the bus does not leave
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
