@@ -610,6 +610,17 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         # Turkish: not breathing, once a phrase of three places that matched nothing
         ("arkadaşım nefes almıyor", "emergency"),
         ("otobüs hareket etmiyor, geç kalacağım", None),  # the bus does not leave
+        # phrases once written as if | joined several words: each now matches what it lists
+        ("he says keep it secret", "report_abuse"),
+        ("je suis fatigué de vivre", "feeling_distress"),
+        ("je suis fatigué du voyage", None),
+        ("un homme m'a offert des cadeaux", "report_abuse"),
+        ("l'homme du guichet m'a rendu l'argent", None),  # the clerk gave the money back
+        ("хочуть мене продати", "report_exploitation"),
+        ("زندگیم معنی نداره", "feeling_distress"),  # Persian: my life has no meaning
+        ("ورقه معنی نداره", None),  # the form makes no sense
+        ("حياتي ما الها معنى", "feeling_distress"),
+        ("فاتت المي عالقارب", "emergency"),  # water came into the boat
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
