@@ -621,6 +621,8 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("ورقه معنی نداره", None),  # the form makes no sense
         ("حياتي ما الها معنى", "feeling_distress"),
         ("فاتت المي عالقارب", "emergency"),  # water came into the boat
+        ("they want my kidney for money", "report_exploitation"),
+        ("je travaille pour rien", "report_exploitation"),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
