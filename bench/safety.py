@@ -14,7 +14,7 @@ Usage: ``make bench-safety`` (or ``LANTERN_MODEL=models/… python bench/safety.
 ``--show`` also lists every miss and false alarm with the classifier's intent and confidence
 and the danger model's probability;
 ``--data PATH`` (repeatable) measures other sets of the same shape (the held-out sets
-``bench/data/safety-holdout*.yml``, eighteen of them) and ``--all`` every set, with the model
+``bench/data/safety-holdout*.yml``, nineteen of them) and ``--all`` every set, with the model
 loaded once and a line per set at the end (``make bench-safety``).
 """
 
