@@ -623,6 +623,10 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("فاتت المي عالقارب", "emergency"),  # water came into the boat
         ("they want my kidney for money", "report_exploitation"),
         ("je travaille pour rien", "report_exploitation"),
+        ("they promised work but now i cannot leave the farm", "report_exploitation"),
+        ("মালিক আমার বেতন রেখে দেয়", "report_exploitation"),  # the owner keeps my pay
+        ("আমি কি বেতন পাই না ছুটির দিনে", None),  # is there no pay on holidays?
+        ("میگه اگه نه بگم بهم آسیب میزنه", "report_exploitation"),  # if I say no he'll hurt me
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
