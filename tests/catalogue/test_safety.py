@@ -627,6 +627,15 @@ def test_danger_in_a_parse_and_the_answer_it_gets_first() -> None:
         ("মালিক আমার বেতন রেখে দেয়", "report_exploitation"),  # the owner keeps my pay
         ("আমি কি বেতন পাই না ছুটির দিনে", None),  # is there no pay on holidays?
         ("میگه اگه نه بگم بهم آسیب میزنه", "report_exploitation"),  # if I say no he'll hurt me
+        # said of "us", as children in a group write, and the harm already done (2026-12-08)
+        ("someone is banging on our door", "emergency"),
+        ("мы работаем за еду", "report_exploitation"),
+        ("мы должны за дорогу", "report_exploitation"),
+        ("мы должны за квартиру заплатить", None),  # we must pay for the flat
+        ("bir adam dün gece bana zarar verdi", "report_abuse"),
+        ("bu ilaç bana zarar verir mi", None),  # can this medicine harm me?
+        ("merkez bize para veriyor", None),  # the centre gives us money
+        ("my cousin comes to my bed at night", "report_abuse"),
     ],
 )
 def test_danger_phrases_and_the_everyday_words_beside_them(text: str, category: str | None) -> None:
